@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Every protocol number of prosec in one place: lengths, algorithm ids and
+ * the FC values of the TS 33.220 Annex B key derivation function.  _LEN is
+ * in octets, _BITS in bits.
+ */
+#ifndef PROSEC_CONSTANTS_H
+#define PROSEC_CONSTANTS_H
+
+/* Key and field sizes (TS 33.303, DESIGN.md "Identities and keys"). */
+enum prosec_lengths {
+    PROSEC_KDF_OUT_LEN = 32,     /* HMAC-SHA-256 output */
+    PROSEC_PGK_LEN = 32,         /* ProSe Group Key */
+    PROSEC_PTK_LEN = 32,         /* ProSe Traffic Key */
+    PROSEC_ALG_KEY_LEN = 16,     /* 128-EEAx / 128-EIAx key, PEK, PIK */
+    PROSEC_MAC_LEN = 4,          /* MAC-I */
+    PROSEC_L2_ID_LEN = 3,        /* Group ID, Group Member ID */
+    PROSEC_PTK_ID_LEN = 2,       /* PTK ID */
+    PROSEC_KDF_MAX_PARAMS = 16,  /* P0..P15 */
+    PROSEC_KDF_MAX_PARAM_LEN = 0xFFFF /* Li is two octets */
+};
+
+/* Field limits of the 3GPP algorithm inputs (TS 33.401 Annex B). */
+enum prosec_alg_limits {
+    PROSEC_BEARER_MAX = 31,      /* 5 bits */
+    PROSEC_DIRECTION_MAX = 1,    /* 1 bit */
+    PROSEC_L2_ID_MAX = 0xFFFFFF  /* 24 bits */
+};
+
+/* Algorithm ids, 4 bits (TS 33.303, TS 33.401 5.1.3). */
+enum prosec_eea_id {
+    PROSEC_EEA0 = 0, /* null ciphering */
+    PROSEC_EEA1 = 1, /* SNOW 3G */
+    PROSEC_EEA2 = 2, /* AES-128-CTR */
+    PROSEC_EEA3 = 3  /* ZUC */
+};
+enum prosec_eia_id {
+    PROSEC_EIA1 = 1, /* SNOW 3G */
+    PROSEC_EIA2 = 2, /* AES-128-CMAC */
+    PROSEC_EIA3 = 3  /* ZUC */
+};
+enum { PROSEC_EEA_MAX = 3, PROSEC_EIA_MIN = 1, PROSEC_EIA_MAX = 3 };
+
+/*
+ * FC values of the KDF (TS 33.220 Annex B; the values are allocated in
+ * TS 33.220 Annex A.2).
+ *
+ * PTK: verified against TS 33.303 A.3: S = 0x4A || Group Member ID || L0 ||
+ * PTK ID || L1 || Group ID || L2.
+ * PEK/PIK: TS 33.303 A.4 (algorithm key derivation), laid out as its
+ * sister specifications TS 33.533 and TS 33.536 show it: S = 0x4B || P0 ||
+ * L0 || algorithm id || L1, with P0 one of the algorithm type
+ * distinguishers below.
+ */
+enum prosec_fc {
+    PROSEC_FC_PTK = 0x4A,
+    PROSEC_FC_ALG_KEY = 0x4B
+};
+
+/* P0 of the PEK/PIK derivation: the algorithm type distinguisher. */
+enum prosec_alg_type {
+    PROSEC_ALG_TYPE_PEK = 0x00, /* confidentiality */
+    PROSEC_ALG_TYPE_PIK = 0x01  /* integrity */
+};
+
+#endif
