@@ -54,8 +54,7 @@ static void run_ours(void *arg, size_t len, uint32_t i)
     prosec_err e;
 
     if (o->op.mac) {
-        e = prosec_eia_keyed(o->k, o->op.alg, i, 5, 1, in, len, len * 8,
-                             mac);
+        e = prosec_eia_keyed(o->k, o->op.alg, i, 5, 1, in, len, len * 8, mac);
         sink ^= mac[0];
     } else {
         e = prosec_eea_keyed(o->k, o->op.alg, i, 5, 1, in, len, out, len,
@@ -143,7 +142,8 @@ static void run_imb(void *arg, size_t len, uint32_t i)
 }
 #endif
 
-/* ---- timing ----------------------------------------------------------------- */
+/* ---- timing -----------------------------------------------------------------
+ */
 
 typedef void (*run_fn)(void *arg, size_t len, uint32_t i);
 
@@ -194,7 +194,8 @@ static struct result compare(run_fn f_ours, void *a_ours, run_fn f_raw,
     return r;
 }
 
-/* ---- the table -------------------------------------------------------------- */
+/* ---- the table --------------------------------------------------------------
+ */
 
 struct target {
     const char *what;
@@ -263,8 +264,8 @@ int main(int argc, char **argv)
     printf("raw: EEA2/EIA2 = OpenSSL %s EVP AES-128-CTR / CMAC; "
            "EEA1/EIA1/EEA3/EIA3 = intel-ipsec-mb single-buffer calls\n\n",
            OpenSSL_version(OPENSSL_VERSION_STRING));
-    printf("%-5s %-9s %7s %10s %10s %7s\n", "alg", "backend", "octets",
-           "ours", "raw", "ratio");
+    printf("%-5s %-9s %7s %10s %10s %7s\n", "alg", "backend", "octets", "ours",
+           "raw", "ratio");
 
     for (size_t oi = 0; oi < sizeof(ops) / sizeof(ops[0]); oi++) {
         for (size_t bi = 0; bi < 2; bi++) {
@@ -302,9 +303,8 @@ int main(int argc, char **argv)
                     raw = NULL;
                 }
                 r = compare(run_ours, &ours, raw, a_raw, sizes[si], rounds);
-                snprintf(name, sizeof(name), "%s%u", ops[oi].mac ? "EIA"
-                                                                : "EEA",
-                         ops[oi].alg);
+                snprintf(name, sizeof(name), "%s%u",
+                         ops[oi].mac ? "EIA" : "EEA", ops[oi].alg);
                 if (raw != NULL) {
                     printf("%-5s %-9s %7zu %10.1f %10.1f %7.2f\n", name,
                            prosec_backend_name(bes[bi]), sizes[si], r.ours,
@@ -319,8 +319,8 @@ int main(int argc, char **argv)
                     static char what[6][64];
 
                     snprintf(what[nt], sizeof(what[nt]), "%s portable vs %s",
-                             name, ops[oi].alg == 2 ? "OpenSSL"
-                                                    : "intel-ipsec-mb");
+                             name,
+                             ops[oi].alg == 2 ? "OpenSSL" : "intel-ipsec-mb");
                     targets[nt].what = what[nt];
                     targets[nt].ratio = f_raw ? r.ours / r.raw : 0;
                     targets[nt].want = ops[oi].alg == 2 ? 0.9 : 0.5;

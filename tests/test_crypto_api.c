@@ -55,30 +55,23 @@ static void test_eea_errors(void **state)
     memcpy(keep, out, sizeof(out));
 
     assert_int_equal(prosec_eea(4, &p, in, 8, out, 8, 64), PROSEC_ERR_ALG_ID);
-    assert_int_equal(prosec_eea(99, &p, in, 8, out, 8, 64),
-                     PROSEC_ERR_ALG_ID);
+    assert_int_equal(prosec_eea(99, &p, in, 8, out, 8, 64), PROSEC_ERR_ALG_ID);
     p.key_len = 15;
-    assert_int_equal(prosec_eea(2, &p, in, 8, out, 8, 64),
-                     PROSEC_ERR_KEY_LEN);
+    assert_int_equal(prosec_eea(2, &p, in, 8, out, 8, 64), PROSEC_ERR_KEY_LEN);
     p.key_len = 32;
-    assert_int_equal(prosec_eea(1, &p, in, 8, out, 8, 64),
-                     PROSEC_ERR_KEY_LEN);
+    assert_int_equal(prosec_eea(1, &p, in, 8, out, 8, 64), PROSEC_ERR_KEY_LEN);
     p = input(PROSEC_BACKEND_PORTABLE);
     p.bearer = 32;
-    assert_int_equal(prosec_eea(3, &p, in, 8, out, 8, 64),
-                     PROSEC_ERR_BEARER);
+    assert_int_equal(prosec_eea(3, &p, in, 8, out, 8, 64), PROSEC_ERR_BEARER);
     p = input(PROSEC_BACKEND_PORTABLE);
     p.direction = 2;
     assert_int_equal(prosec_eea(3, &p, in, 8, out, 8, 64),
                      PROSEC_ERR_DIRECTION);
     p = input(PROSEC_BACKEND_PORTABLE);
     /* 65 bits need 9 octets; either buffer too short is refused */
-    assert_int_equal(prosec_eea(2, &p, in, 8, out, 8, 65),
-                     PROSEC_ERR_LENGTH);
-    assert_int_equal(prosec_eea(2, &p, in, 8, out, 7, 64),
-                     PROSEC_ERR_LENGTH);
-    assert_int_equal(prosec_eea(2, &p, in, 7, out, 8, 64),
-                     PROSEC_ERR_LENGTH);
+    assert_int_equal(prosec_eea(2, &p, in, 8, out, 8, 65), PROSEC_ERR_LENGTH);
+    assert_int_equal(prosec_eea(2, &p, in, 8, out, 7, 64), PROSEC_ERR_LENGTH);
+    assert_int_equal(prosec_eea(2, &p, in, 7, out, 8, 64), PROSEC_ERR_LENGTH);
     assert_int_equal(prosec_eea(2, &p, in, 8, out, 8, SIZE_MAX),
                      PROSEC_ERR_LENGTH);
     assert_int_equal(prosec_eea(2, &p, NULL, 8, out, 8, 64), PROSEC_ERR_NULL);
@@ -132,8 +125,7 @@ static void test_kdf_errors(void **state)
                      PROSEC_ERR_KDF_PARAM);
     p[0] = (struct prosec_kdf_param){NULL, 3};
     assert_int_equal(prosec_kdf(out, key, 32, 0x10, p, 1), PROSEC_ERR_NULL);
-    assert_int_equal(prosec_kdf(out, NULL, 32, 0x10, NULL, 0),
-                     PROSEC_ERR_NULL);
+    assert_int_equal(prosec_kdf(out, NULL, 32, 0x10, NULL, 0), PROSEC_ERR_NULL);
     /* an empty parameter is legal: L = 0 */
     p[0] = (struct prosec_kdf_param){NULL, 0};
     assert_int_equal(prosec_kdf(out, key, 32, 0x10, p, 1), PROSEC_OK);
@@ -185,8 +177,7 @@ static void test_length_zero(void **state)
             assert_int_equal(guard, 0x5A);
         }
         for (unsigned alg = 1; alg <= 3; alg++) {
-            assert_int_equal(prosec_eia(alg, &p, NULL, 0, 0, mac),
-                             PROSEC_OK);
+            assert_int_equal(prosec_eia(alg, &p, NULL, 0, 0, mac), PROSEC_OK);
         }
     }
 }
@@ -214,8 +205,8 @@ static void test_bits_and_bounds(void **state)
                 uint8_t *out = buf + 16, back[64];
 
                 memset(buf, 0xEE, sizeof(buf));
-                assert_int_equal(
-                    prosec_eea(alg, &p, in, len, out, len, bits), PROSEC_OK);
+                assert_int_equal(prosec_eea(alg, &p, in, len, out, len, bits),
+                                 PROSEC_OK);
                 for (size_t g = 0; g < 16; g++) {
                     assert_int_equal(buf[g], 0xEE);
                 }
@@ -226,16 +217,15 @@ static void test_bits_and_bounds(void **state)
                     assert_int_equal(out[len - 1] & (0xFF >> (bits % 8)), 0);
                 }
                 memcpy(inplace, in, len);
-                assert_int_equal(prosec_eea(alg, &p, inplace, len, inplace,
-                                            len, bits),
-                                 PROSEC_OK);
-                assert_memory_equal(inplace, out, len);
                 assert_int_equal(
-                    prosec_eea(alg, &p, out, len, back, len, bits),
+                    prosec_eea(alg, &p, inplace, len, inplace, len, bits),
                     PROSEC_OK);
+                assert_memory_equal(inplace, out, len);
+                assert_int_equal(prosec_eea(alg, &p, out, len, back, len, bits),
+                                 PROSEC_OK);
                 if (len > 0) {
-                    uint8_t mask = (uint8_t)(0xFF00 >> (bits % 8 ? bits % 8
-                                                                 : 8));
+                    uint8_t mask =
+                        (uint8_t)(0xFF00 >> (bits % 8 ? bits % 8 : 8));
 
                     assert_memory_equal(back, in, len - 1);
                     assert_int_equal(back[len - 1], in[len - 1] & mask);
@@ -315,8 +305,7 @@ static void test_keyed_equals_oneshot(void **state)
                                               797),
                              PROSEC_OK);
             assert_memory_equal(a, b, 100);
-            assert_int_equal(prosec_eia(alg, &p, in, 100, 797, ma),
-                             PROSEC_OK);
+            assert_int_equal(prosec_eia(alg, &p, in, 100, 797, ma), PROSEC_OK);
             assert_int_equal(prosec_eia_keyed(k, alg, p.count, p.bearer,
                                               p.direction, in, 100, 797, mb),
                              PROSEC_OK);
@@ -326,8 +315,7 @@ static void test_keyed_equals_oneshot(void **state)
         k = NULL;
     }
     prosec_alg_key_free(NULL);
-    assert_int_equal(prosec_alg_key_new(&k, PROSEC_BACKEND_PORTABLE, key16,
-                                        17),
+    assert_int_equal(prosec_alg_key_new(&k, PROSEC_BACKEND_PORTABLE, key16, 17),
                      PROSEC_ERR_KEY_LEN);
     assert_null(k);
 }
@@ -345,10 +333,8 @@ static void test_backend_names(void **state)
     assert_int_equal(b, PROSEC_BACKEND_AUTO);
     assert_int_equal(prosec_backend_parse("fast", &b),
                      PROSEC_ERR_BACKEND_UNKNOWN);
-    assert_int_equal(prosec_backend_parse("", &b),
-                     PROSEC_ERR_BACKEND_UNKNOWN);
-    assert_string_equal(prosec_backend_name(PROSEC_BACKEND_IPSECMB),
-                        "ipsecmb");
+    assert_int_equal(prosec_backend_parse("", &b), PROSEC_ERR_BACKEND_UNKNOWN);
+    assert_string_equal(prosec_backend_name(PROSEC_BACKEND_IPSECMB), "ipsecmb");
     assert_true(prosec_backend_available(PROSEC_BACKEND_PORTABLE));
 #ifdef PROSEC_HAVE_IPSECMB
     assert_true(prosec_backend_available(PROSEC_BACKEND_IPSECMB));

@@ -2,10 +2,11 @@
 /*
  * The two backends against each other: for each of the six algorithms,
  * every bit length 0..511, then PROSEC_DIFF_ROUNDS (default 10,000) random
- * inputs of random bit length 0..12,000 with random key, COUNT, BEARER and DIRECTION, and random junk
- * in the unused trailing bits; outputs must be identical.  The seed is
- * fixed so CI is reproducible; PROSEC_SEED=N (or "time") chooses another,
- * and a failure prints the seed and the round to replay.
+ * inputs of random bit length 0..12,000 with random key, COUNT, BEARER and
+ * DIRECTION, and random junk in the unused trailing bits; outputs must be
+ * identical.  The seed is fixed so CI is reproducible; PROSEC_SEED=N (or
+ * "time") chooses another, and a failure prints the seed and the round to
+ * replay.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -61,14 +62,14 @@ static void run(unsigned alg, bool mac)
      * f9 blocks), then random lengths, then lengths around the limits of
      * intel-ipsec-mb 1.3 (ZUC 65504 bits, CMAC 65534 bits in all), past
      * which its backend hands over to the portable code. */
-    static const size_t edges[] = {65470, 65471, 65503, 65504, 65505,
-                                   65535, 65536, 70000};
+    static const size_t edges[] = {65470, 65471, 65503, 65504,
+                                   65505, 65535, 65536, 70000};
     const unsigned long n_edges = sizeof(edges) / sizeof(edges[0]);
 
     for (unsigned long r = 0; r < rounds + 512 + n_edges; r++) {
-        size_t bits = r < 512        ? (size_t)r
+        size_t bits = r < 512             ? (size_t)r
                       : r < 512 + n_edges ? edges[r - 512]
-                                     : (size_t)(next(&s) % (MAX_BITS + 1));
+                                          : (size_t)(next(&s) % (MAX_BITS + 1));
         size_t len = (bits + 7) / 8;
         uint64_t x = next(&s);
         struct prosec_alg_input pa, pb;
@@ -96,9 +97,9 @@ static void run(unsigned alg, bool mac)
             fprintf(stderr,
                     "%s%u differs: seed %llu round %lu, %zu bits, COUNT "
                     "%08x BEARER %u DIRECTION %u (%s / %s)\n",
-                    mac ? "EIA" : "EEA", alg, (unsigned long long)seed, r,
-                    bits, pa.count, pa.bearer, pa.direction,
-                    prosec_err_name(ea), prosec_err_name(eb));
+                    mac ? "EIA" : "EEA", alg, (unsigned long long)seed, r, bits,
+                    pa.count, pa.bearer, pa.direction, prosec_err_name(ea),
+                    prosec_err_name(eb));
             hexdump("portable", a, len);
             hexdump("ipsecmb ", b, len);
             fail();
@@ -164,7 +165,7 @@ int main(void)
         return 77;
 #endif
     }
-    printf("# seed %llu, %lu rounds per algorithm\n",
-           (unsigned long long)seed, rounds);
+    printf("# seed %llu, %lu rounds per algorithm\n", (unsigned long long)seed,
+           rounds);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

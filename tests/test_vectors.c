@@ -96,8 +96,8 @@ static int do_eea(const struct vec_record *r, enum prosec_backend b,
                 r->file, r->line, r->id);
         return 1;
     }
-    in = (struct prosec_alg_input){a.key, 16, a.count, a.bearer,
-                                   a.direction, b};
+    in =
+        (struct prosec_alg_input){a.key, 16, a.count, a.bearer, a.direction, b};
 
     /* Out of place, into a buffer of exactly len octets (the sanitizer
      * build catches a write past it). */
@@ -127,8 +127,7 @@ static int do_eea(const struct vec_record *r, enum prosec_backend b,
         if (e != PROSEC_OK) {
             bad += api_fail(r, "encrypt with trailing bits set", e);
         } else {
-            bad += mismatch(r, "ciphertext (trailing bits set)", ct, out,
-                            len);
+            bad += mismatch(r, "ciphertext (trailing bits set)", ct, out, len);
         }
     }
     free(out);
@@ -163,8 +162,8 @@ static int do_eia(const struct vec_record *r, enum prosec_backend b,
                 r->file, r->line, r->id);
         return 1;
     }
-    in = (struct prosec_alg_input){a.key, 16, a.count, a.bearer,
-                                   a.direction, b};
+    in =
+        (struct prosec_alg_input){a.key, 16, a.count, a.bearer, a.direction, b};
     e = prosec_eia(alg, &in, msg, len, a.bits, mac);
     if (e != PROSEC_OK) {
         return api_fail(r, "mac", e);
@@ -174,9 +173,9 @@ static int do_eia(const struct vec_record *r, enum prosec_backend b,
     if (a.bits % 8 != 0) {
         msg[len - 1] |= (uint8_t)~prosec__tail_mask(a.bits);
         e = prosec_eia(alg, &in, msg, len, a.bits, mac);
-        bad += e != PROSEC_OK ? api_fail(r, "mac, trailing bits set", e)
-                              : check_mac(r, "MAC-I (trailing bits set)",
-                                          want, mac);
+        bad += e != PROSEC_OK
+                   ? api_fail(r, "mac, trailing bits set", e)
+                   : check_mac(r, "MAC-I (trailing bits set)", want, mac);
     }
     return bad;
 }
@@ -225,8 +224,8 @@ static int h_uia2(const struct vec_record *r, enum prosec_backend b)
     }
     e = prosec_alg_key_new(&k, b, key, 16);
     if (e == PROSEC_OK) {
-        e = prosec__uia2(k, (uint32_t)count, (uint32_t)fresh, (uint8_t)dir,
-                         msg, (size_t)bits, mac);
+        e = prosec__uia2(k, (uint32_t)count, (uint32_t)fresh, (uint8_t)dir, msg,
+                         (size_t)bits, mac);
     }
     prosec_alg_key_free(k);
     if (e != PROSEC_OK) {
@@ -250,8 +249,7 @@ static int words(const struct vec_record *r, const char *name, uint32_t *w,
     return 0;
 }
 
-static int check_words(const struct vec_record *r, const uint32_t *z,
-                       size_t n)
+static int check_words(const struct vec_record *r, const uint32_t *z, size_t n)
 {
     static const char *const names[] = {"z1", "z2", "z3", "z4"};
     int bad = 0;
@@ -424,8 +422,8 @@ static int h_hmac(const struct vec_record *r, enum prosec_backend b)
                mismatch(r, "HMAC_SHA256_FULL", want, out, 32);
     }
     if (checked == 0) {
-        fprintf(stderr, "%s:%d [%s] no expected HMAC field\n", r->file,
-                r->line, r->id);
+        fprintf(stderr, "%s:%d [%s] no expected HMAC field\n", r->file, r->line,
+                r->id);
         bad++;
     }
     return bad;
@@ -438,9 +436,8 @@ static int h_hmac(const struct vec_record *r, enum prosec_backend b)
  * from the record's fields and must match.
  */
 static int check_label(const struct vec_record *r, const char *field,
-                       uint8_t cs_id, const uint8_t csb[4],
-                       const uint8_t *rand, size_t rand_len,
-                       uint8_t *label, size_t *label_len)
+                       uint8_t cs_id, const uint8_t csb[4], const uint8_t *rand,
+                       size_t rand_len, uint8_t *label, size_t *label_len)
 {
     uint8_t want[64];
     long n = vec_hex(r, field, want, sizeof(want));
@@ -477,14 +474,12 @@ static int h_mikey_prf(const struct vec_record *r, enum prosec_backend b)
         vec_hex(r, "CS_ID", &cs, 1) != 1) {
         return 1;
     }
-    bad = check_label(r, "LABEL_KEY", cs, csb, rand, (size_t)rl, lk,
-                      &lk_len);
-    bad += check_label(r, "LABEL_SALT", cs, csb, rand, (size_t)rl, ls,
-                       &ls_len);
+    bad = check_label(r, "LABEL_KEY", cs, csb, rand, (size_t)rl, lk, &lk_len);
+    bad += check_label(r, "LABEL_SALT", cs, csb, rand, (size_t)rl, ls, &ls_len);
     e = prosec_mikey_prf(out, 16, inkey, (size_t)il, lk, lk_len);
     if (e == PROSEC_OK) {
-        e = prosec_mikey_prf(out + 16, (size_t)wl - 16, inkey, (size_t)il,
-                             ls, ls_len);
+        e = prosec_mikey_prf(out + 16, (size_t)wl - 16, inkey, (size_t)il, ls,
+                             ls_len);
     }
     if (e != PROSEC_OK) {
         return bad + api_fail(r, "prf", e);
@@ -521,8 +516,7 @@ static int h_mcx_guk(const struct vec_record *r, enum prosec_backend b)
     /* P0 of S is the MC user ID, quoted in the record. */
     np = split_s(s, (size_t)sl, p, PROSEC_KDF_MAX_PARAMS);
     quote = user[0] == '"' ? strchr(user + 1, '"') : NULL;
-    if (np != 1 || quote == NULL ||
-        p[0].len != (size_t)(quote - (user + 1)) ||
+    if (np != 1 || quote == NULL || p[0].len != (size_t)(quote - (user + 1)) ||
         memcmp(p[0].data, user + 1, p[0].len) != 0) {
         fprintf(stderr, "%s:%d [%s] P0 of S is not MC_USER_ID\n", r->file,
                 r->line, r->id);
@@ -531,9 +525,8 @@ static int h_mcx_guk(const struct vec_record *r, enum prosec_backend b)
     got_salt = prosec__load32_be(out + 28) & 0x0FFFFFFFu;
     if (got_salt != (uint32_t)salt ||
         ((uint32_t)gmk_id ^ got_salt) != (uint32_t)guk_id) {
-        fprintf(stderr, "%s:%d [%s] USER_SALT/GUK_ID: got %07x/%08x\n",
-                r->file, r->line, r->id, got_salt,
-                (uint32_t)gmk_id ^ got_salt);
+        fprintf(stderr, "%s:%d [%s] USER_SALT/GUK_ID: got %07x/%08x\n", r->file,
+                r->line, r->id, got_salt, (uint32_t)gmk_id ^ got_salt);
         bad++;
     }
     return bad;
@@ -610,12 +603,12 @@ static int h_prose_pek(const struct vec_record *r, enum prosec_backend b)
     }
     if (vec_get(r, "PDCP_SN") != NULL &&
         (a.count & 0xFFFF) != (uint32_t)vec_num(r, "PDCP_SN", 16)) {
-        fprintf(stderr, "%s:%d [%s] COUNT does not end in PDCP_SN\n",
-                r->file, r->line, r->id);
+        fprintf(stderr, "%s:%d [%s] COUNT does not end in PDCP_SN\n", r->file,
+                r->line, r->id);
         bad++;
     }
-    in = (struct prosec_alg_input){a.key, 16, a.count, a.bearer,
-                                   a.direction, b};
+    in =
+        (struct prosec_alg_input){a.key, 16, a.count, a.bearer, a.direction, b};
     e = prosec_eea(alg, &in, pt, (size_t)npt, out, (size_t)npt, a.bits);
     if (e != PROSEC_OK) {
         return bad + api_fail(r, "eea", e);
@@ -661,14 +654,22 @@ static const struct {
     const char *prefix;
     handler_fn fn;
 } handlers[] = {
-    {"EEA1-", h_eea1},         {"UEA2-", h_eea1},
-    {"EEA2-", h_eea2},         {"EEA3-", h_eea3},
-    {"EIA1-", h_eia1},         {"EIA2-", h_eia2},
-    {"EIA3-", h_eia3},         {"UIA2-", h_uia2},
-    {"SNOW3G-KS-", h_snow3g_ks}, {"ZUC-KS-", h_zuc_ks},
-    {"KDF-", h_kdf},           {"HMAC-SHA256-", h_hmac},
-    {"MIKEY-PRF-", h_mikey_prf}, {"MCX-GUK-ID-", h_mcx_guk},
-    {"PROSE-PTK-", h_prose_ptk}, {"PROSE-PEK-", h_prose_pek},
+    {"EEA1-", h_eea1},
+    {"UEA2-", h_eea1},
+    {"EEA2-", h_eea2},
+    {"EEA3-", h_eea3},
+    {"EIA1-", h_eia1},
+    {"EIA2-", h_eia2},
+    {"EIA3-", h_eia3},
+    {"UIA2-", h_uia2},
+    {"SNOW3G-KS-", h_snow3g_ks},
+    {"ZUC-KS-", h_zuc_ks},
+    {"KDF-", h_kdf},
+    {"HMAC-SHA256-", h_hmac},
+    {"MIKEY-PRF-", h_mikey_prf},
+    {"MCX-GUK-ID-", h_mcx_guk},
+    {"PROSE-PTK-", h_prose_ptk},
+    {"PROSE-PEK-", h_prose_pek},
 };
 
 static handler_fn find_handler(const struct vec_record *r)
@@ -677,8 +678,8 @@ static handler_fn find_handler(const struct vec_record *r)
         return h_constants;
     }
     for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++) {
-        if (strncmp(r->id, handlers[i].prefix,
-                    strlen(handlers[i].prefix)) == 0) {
+        if (strncmp(r->id, handlers[i].prefix, strlen(handlers[i].prefix)) ==
+            0) {
             return handlers[i].fn;
         }
     }
@@ -697,8 +698,8 @@ static void test_file(void **state)
         handler_fn h = find_handler(&vf.recs[i]);
 
         if (h == NULL) {
-            fprintf(stderr, "%s:%d [%s] no handler for this record\n",
-                    vf.path, vf.recs[i].line, vf.recs[i].id);
+            fprintf(stderr, "%s:%d [%s] no handler for this record\n", vf.path,
+                    vf.recs[i].line, vf.recs[i].id);
             bad++;
             continue;
         }

@@ -23,8 +23,7 @@ static char *trim(char *s)
     return s;
 }
 
-static bool add_field(struct vec_record *r, const char *name,
-                      const char *value)
+static bool add_field(struct vec_record *r, const char *name, const char *value)
 {
     struct vec_field *f =
         realloc(r->fields, (r->n_fields + 1) * sizeof(*r->fields));

@@ -39,8 +39,7 @@ int cli_fail(const struct cli *c, const char *fmt, ...)
 }
 
 int cli_parse(const struct cli *c, int argc, char **argv,
-              const struct cli_opt *opts, size_t n_opts,
-              struct cli_val *vals)
+              const struct cli_opt *opts, size_t n_opts, struct cli_val *vals)
 {
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *name, *eq, *value;
@@ -74,8 +73,7 @@ int cli_parse(const struct cli *c, int argc, char **argv,
                                    opts[k].name);
         }
         if (vals[k].n > 0 && !opts[k].repeat) {
-            return cli_usage_error(c, "option --%s given twice",
-                                   opts[k].name);
+            return cli_usage_error(c, "option --%s given twice", opts[k].name);
         }
         if (vals[k].n == CLI_MAX_VALUES) {
             return cli_usage_error(c, "option --%s given too many times",
@@ -121,10 +119,11 @@ bool cli_hex(const struct cli *c, const struct cli_opt *opt, const char *s,
                 cli_usage_error(c, "--%s: character %zu is not a hex digit",
                                 opt->name, i + 1);
             } else {
-                cli_usage_error(c, "--%s: '%c' (character %zu) is not a hex "
-                                   "digit",
-                                opt->name, isprint((unsigned char)s[i])
-                                               ? s[i] : '?',
+                cli_usage_error(c,
+                                "--%s: '%c' (character %zu) is not a hex "
+                                "digit",
+                                opt->name,
+                                isprint((unsigned char)s[i]) ? s[i] : '?',
                                 i + 1);
             }
             return false;
@@ -195,8 +194,8 @@ bool cli_dec(const struct cli *c, const char *opt, const char *s,
         return false;
     }
     if (x < lo || x > hi) {
-        cli_usage_error(c, "--%s: %llu is out of range (%llu to %llu)", opt,
-                        x, lo, hi);
+        cli_usage_error(c, "--%s: %llu is out of range (%llu to %llu)", opt, x,
+                        lo, hi);
         return false;
     }
     *v = x;

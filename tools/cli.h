@@ -17,15 +17,15 @@
 
 enum cli_exit {
     CLI_OK = 0,
-    CLI_FAIL = 1,  /* the operation failed */
-    CLI_USAGE = 2  /* the input was bad */
+    CLI_FAIL = 1, /* the operation failed */
+    CLI_USAGE = 2 /* the input was bad */
 };
 
 /* One option a command accepts. */
 struct cli_opt {
-    const char *name;  /* "key", matched as --key or --key=value */
-    bool repeat;       /* may be given more than once */
-    bool secret;       /* never quote its value in an error */
+    const char *name; /* "key", matched as --key or --key=value */
+    bool repeat;      /* may be given more than once */
+    bool secret;      /* never quote its value in an error */
 };
 
 enum { CLI_MAX_VALUES = 32 };
@@ -55,8 +55,7 @@ int cli_fail(const struct cli *c, const char *fmt, ...) PROSEC_PRINTF(2, 3);
  * the problem, or -1 when --help was given.
  */
 int cli_parse(const struct cli *c, int argc, char **argv,
-              const struct cli_opt *opts, size_t n_opts,
-              struct cli_val *vals);
+              const struct cli_opt *opts, size_t n_opts, struct cli_val *vals);
 
 /* The single value of option i, or NULL (an error is printed) when it is
  * missing. */

@@ -36,15 +36,13 @@ static const char usage[] =
 
 /* ---- eea / eia -------------------------------------------------------- */
 
-enum {
-    A_ALG, A_KEY, A_COUNT, A_BEARER, A_DIR, A_LENGTH, A_IN, A_BACKEND, A_N
-};
+enum { A_ALG, A_KEY, A_COUNT, A_BEARER, A_DIR, A_LENGTH, A_IN, A_BACKEND, A_N };
 
 static const struct cli_opt alg_opts[A_N] = {
-    {"alg", false, false},    {"key", false, true},
-    {"count", false, false},  {"bearer", false, false},
+    {"alg", false, false},       {"key", false, true},
+    {"count", false, false},     {"bearer", false, false},
     {"direction", false, false}, {"length", false, false},
-    {"in", false, true},      {"backend", false, false},
+    {"in", false, true},         {"backend", false, false},
 };
 
 static int run_alg(const struct cli *c, int argc, char **argv, bool mac)
@@ -105,7 +103,7 @@ static int run_alg(const struct cli *c, int argc, char **argv, bool mac)
         goto out;
     }
 
-    p = (struct prosec_alg_input){key, key_len, count, (uint8_t)bearer,
+    p = (struct prosec_alg_input){key,          key_len, count, (uint8_t)bearer,
                                   (uint8_t)dir, backend};
     if (mac) {
         err = prosec_eia((unsigned)alg, &p, in, in_len, (size_t)bits, tag);
@@ -200,8 +198,7 @@ static int run_kdf(const struct cli *c, int argc, char **argv)
         params[i] = (struct prosec_kdf_param){pbuf + used, n};
         used += n;
     }
-    err = prosec_kdf(outk, key, key_len, (uint8_t)fc, params,
-                     v[K_PARAM].n);
+    err = prosec_kdf(outk, key, key_len, (uint8_t)fc, params, v[K_PARAM].n);
     if (err != PROSEC_OK) {
         rc = cli_fail(c, "%s", prosec_strerror(err));
         goto out;
@@ -325,7 +322,8 @@ out:
     return rc;
 }
 
-/* ---- dispatch -------------------------------------------------------------- */
+/* ---- dispatch --------------------------------------------------------------
+ */
 
 int prosec_cmd_crypto(FILE *out, FILE *err, int argc, char **argv)
 {

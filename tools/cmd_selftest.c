@@ -23,14 +23,14 @@ struct kat {
 
 /* TS 33.401 Annex C test set 1 of each algorithm; EEA3/EIA3 Document 3. */
 static const struct kat kats[] = {
-    {"EEA1", false, 1, "d3c5d592327fb11c4035c6680af8c6d1", "398a59b4", 0x15,
-     1, 253, "981ba6824c1bfb1ab485472029b71d808ce33e2cc3c0b5fc1f3de8a6dc66b1f0",
+    {"EEA1", false, 1, "d3c5d592327fb11c4035c6680af8c6d1", "398a59b4", 0x15, 1,
+     253, "981ba6824c1bfb1ab485472029b71d808ce33e2cc3c0b5fc1f3de8a6dc66b1f0",
      "5d5bfe75eb04f68ce0a12377ea00b37d47c6a0ba06309155086a859c4341b378"},
-    {"EEA2", false, 2, "d3c5d592327fb11c4035c6680af8c6d1", "398a59b4", 0x15,
-     1, 253, "981ba6824c1bfb1ab485472029b71d808ce33e2cc3c0b5fc1f3de8a6dc66b1f0",
+    {"EEA2", false, 2, "d3c5d592327fb11c4035c6680af8c6d1", "398a59b4", 0x15, 1,
+     253, "981ba6824c1bfb1ab485472029b71d808ce33e2cc3c0b5fc1f3de8a6dc66b1f0",
      "e9fed8a63d155304d71df20bf3e82214b20ed7dad2f233dc3c22d7bdeeed8e78"},
-    {"EEA3", false, 3, "173d14ba5003731d7a60049470f00a29", "66035492", 0x0f,
-     0, 193, "6cf65340735552ab0c9752fa6f9025fe0bd675d9005875b200",
+    {"EEA3", false, 3, "173d14ba5003731d7a60049470f00a29", "66035492", 0x0f, 0,
+     193, "6cf65340735552ab0c9752fa6f9025fe0bd675d9005875b200",
      "a6c85fc66afb8533aafc2518dfe784940ee1e4b030238cc800"},
     {"EIA1", true, 1, "2bd6459f82c5b300952c49104881ff48", "38a6f056", 0x1f, 0,
      88, "3332346263393861373479", "731f1165"},
@@ -62,10 +62,14 @@ static bool run_kat(const struct kat *k, enum prosec_backend b)
 
     unhex(key, sizeof(key), k->key);
     unhex(cnt, sizeof(cnt), k->count);
-    p = (struct prosec_alg_input){
-        key, 16, (uint32_t)cnt[0] << 24 | (uint32_t)cnt[1] << 16 |
-                     (uint32_t)cnt[2] << 8 | cnt[3],
-        k->bearer, k->dir, b};
+    p = (struct prosec_alg_input){key,
+                                  16,
+                                  (uint32_t)cnt[0] << 24 |
+                                      (uint32_t)cnt[1] << 16 |
+                                      (uint32_t)cnt[2] << 8 | cnt[3],
+                                  k->bearer,
+                                  k->dir,
+                                  b};
     if (k->mac) {
         return prosec_eia(k->alg, &p, in, n, k->bits, out) == PROSEC_OK &&
                memcmp(out, want, 4) == 0;
@@ -81,21 +85,24 @@ static bool run_kdf_kat(void)
     uint8_t p0 = 0x02, p1 = 0x01;
     struct prosec_kdf_param params[2] = {{&p0, 1}, {&p1, 1}};
 
-    unhex(key, 32, "d5ef4d8f33266902295d42f322a2f2cf"
-                   "11fb2ccc124c09b4d88d361597037990");
-    unhex(want, 32, "b855871d17d4a717e931d9a6069c6e54"
-                    "b79408e243dd367dc8c6392295b3b451");
+    unhex(key, 32,
+          "d5ef4d8f33266902295d42f322a2f2cf"
+          "11fb2ccc124c09b4d88d361597037990");
+    unhex(want, 32,
+          "b855871d17d4a717e931d9a6069c6e54"
+          "b79408e243dd367dc8c6392295b3b451");
     if (prosec_kdf(out, key, 32, 0x15, params, 2) != PROSEC_OK ||
         memcmp(out, want, 32) != 0) {
         return false;
     }
-    unhex(key, 32, "000102030405060708090a0b0c0d0e0f"
-                   "101112131415161718191a1b1c1d1e1f");
-    unhex(want, 32, "b1f948b3bd2eeecf41cf4939ba67f748"
-                    "5b5cb73cb83704d17337cdb7a8d98068");
+    unhex(key, 32,
+          "000102030405060708090a0b0c0d0e0f"
+          "101112131415161718191a1b1c1d1e1f");
+    unhex(want, 32,
+          "b1f948b3bd2eeecf41cf4939ba67f748"
+          "5b5cb73cb83704d17337cdb7a8d98068");
     unhex(wpek, 16, "44b3cae35e3dbed0357082eb8cc5e5a6");
-    return prosec_ptk_derive(out, key, 0xa1b2c3, 1, 0xd4e5f6) ==
-               PROSEC_OK &&
+    return prosec_ptk_derive(out, key, 0xa1b2c3, 1, 0xd4e5f6) == PROSEC_OK &&
            memcmp(out, want, 32) == 0 &&
            prosec_pek_derive(pek, out, 2) == PROSEC_OK &&
            memcmp(pek, wpek, 16) == 0;

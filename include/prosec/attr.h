@@ -8,10 +8,10 @@
 #define PROSEC_ATTR_H
 
 #if defined(__GNUC__) || defined(__clang__)
-#define PROSEC_WARN_UNUSED __attribute__((warn_unused_result))
-#define PROSEC_API __attribute__((visibility("default")))
+#define PROSEC_WARN_UNUSED       __attribute__((warn_unused_result))
+#define PROSEC_API               __attribute__((visibility("default")))
 #define PROSEC_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
-#define PROSEC_UNUSED __attribute__((unused))
+#define PROSEC_UNUSED            __attribute__((unused))
 #else
 #define PROSEC_WARN_UNUSED
 #define PROSEC_API

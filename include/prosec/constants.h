@@ -9,22 +9,22 @@
 
 /* Key and field sizes (TS 33.303, DESIGN.md "Identities and keys"). */
 enum prosec_lengths {
-    PROSEC_KDF_OUT_LEN = 32,     /* HMAC-SHA-256 output */
-    PROSEC_PGK_LEN = 32,         /* ProSe Group Key */
-    PROSEC_PTK_LEN = 32,         /* ProSe Traffic Key */
-    PROSEC_ALG_KEY_LEN = 16,     /* 128-EEAx / 128-EIAx key, PEK, PIK */
-    PROSEC_MAC_LEN = 4,          /* MAC-I */
-    PROSEC_L2_ID_LEN = 3,        /* Group ID, Group Member ID */
-    PROSEC_PTK_ID_LEN = 2,       /* PTK ID */
-    PROSEC_KDF_MAX_PARAMS = 16,  /* P0..P15 */
+    PROSEC_KDF_OUT_LEN = 32,          /* HMAC-SHA-256 output */
+    PROSEC_PGK_LEN = 32,              /* ProSe Group Key */
+    PROSEC_PTK_LEN = 32,              /* ProSe Traffic Key */
+    PROSEC_ALG_KEY_LEN = 16,          /* 128-EEAx / 128-EIAx key, PEK, PIK */
+    PROSEC_MAC_LEN = 4,               /* MAC-I */
+    PROSEC_L2_ID_LEN = 3,             /* Group ID, Group Member ID */
+    PROSEC_PTK_ID_LEN = 2,            /* PTK ID */
+    PROSEC_KDF_MAX_PARAMS = 16,       /* P0..P15 */
     PROSEC_KDF_MAX_PARAM_LEN = 0xFFFF /* Li is two octets */
 };
 
 /* Field limits of the 3GPP algorithm inputs (TS 33.401 Annex B). */
 enum prosec_alg_limits {
-    PROSEC_BEARER_MAX = 31,      /* 5 bits */
-    PROSEC_DIRECTION_MAX = 1,    /* 1 bit */
-    PROSEC_L2_ID_MAX = 0xFFFFFF  /* 24 bits */
+    PROSEC_BEARER_MAX = 31,     /* 5 bits */
+    PROSEC_DIRECTION_MAX = 1,   /* 1 bit */
+    PROSEC_L2_ID_MAX = 0xFFFFFF /* 24 bits */
 };
 
 /* Algorithm ids, 4 bits (TS 33.303, TS 33.401 5.1.3). */
@@ -52,10 +52,7 @@ enum { PROSEC_EEA_MAX = 3, PROSEC_EIA_MIN = 1, PROSEC_EIA_MAX = 3 };
  * L0 || algorithm id || L1, with P0 one of the algorithm type
  * distinguishers below.
  */
-enum prosec_fc {
-    PROSEC_FC_PTK = 0x4A,
-    PROSEC_FC_ALG_KEY = 0x4B
-};
+enum prosec_fc { PROSEC_FC_PTK = 0x4A, PROSEC_FC_ALG_KEY = 0x4B };
 
 /* P0 of the PEK/PIK derivation: the algorithm type distinguisher. */
 enum prosec_alg_type {

@@ -156,15 +156,13 @@ prosec_alg_key_backend(const struct prosec_alg_key *k);
  * prosec_eea and prosec_eia with a prepared key: same contract and errors,
  * with k in place of p's key and backend.
  */
-PROSEC_API PROSEC_WARN_UNUSED prosec_err
-prosec_eea_keyed(struct prosec_alg_key *k, unsigned alg, uint32_t count,
-                 uint8_t bearer, uint8_t direction, const uint8_t *in,
-                 size_t in_len, uint8_t *out, size_t out_len,
-                 size_t length_bits);
-PROSEC_API PROSEC_WARN_UNUSED prosec_err
-prosec_eia_keyed(struct prosec_alg_key *k, unsigned alg, uint32_t count,
-                 uint8_t bearer, uint8_t direction, const uint8_t *msg,
-                 size_t msg_len, size_t length_bits,
-                 uint8_t mac[PROSEC_MAC_LEN]);
+PROSEC_API PROSEC_WARN_UNUSED prosec_err prosec_eea_keyed(
+    struct prosec_alg_key *k, unsigned alg, uint32_t count, uint8_t bearer,
+    uint8_t direction, const uint8_t *in, size_t in_len, uint8_t *out,
+    size_t out_len, size_t length_bits);
+PROSEC_API PROSEC_WARN_UNUSED prosec_err prosec_eia_keyed(
+    struct prosec_alg_key *k, unsigned alg, uint32_t count, uint8_t bearer,
+    uint8_t direction, const uint8_t *msg, size_t msg_len, size_t length_bits,
+    uint8_t mac[PROSEC_MAC_LEN]);
 
 #endif

@@ -9,21 +9,21 @@
 
 #include "attr.h"
 
-#define PROSEC_ERR_MAP(X)                                                  \
-    X(OK, "success")                                                       \
-    X(ERR_INTERNAL, "internal error")                                      \
-    X(ERR_NOMEM, "out of memory")                                          \
-    X(ERR_NULL, "required pointer argument is NULL")                       \
-    X(ERR_KEY_LEN, "wrong key length")                                     \
-    X(ERR_ALG_ID, "algorithm id out of range")                             \
-    X(ERR_LENGTH, "LENGTH is larger than the buffer given")                \
-    X(ERR_BEARER, "BEARER out of range (5 bits)")                          \
-    X(ERR_DIRECTION, "DIRECTION out of range (1 bit)")                     \
-    X(ERR_OVERLAP, "input and output buffers overlap without being equal") \
-    X(ERR_KDF_PARAM, "KDF parameter too long or too many parameters")      \
-    X(ERR_L2_ID, "Layer-2 ID out of range (24 bits)")                      \
-    X(ERR_BACKEND_UNKNOWN, "unknown crypto backend name")                  \
-    X(ERR_BACKEND_UNAVAILABLE, "crypto backend not available here")        \
+#define PROSEC_ERR_MAP(X)                                                      \
+    X(OK, "success")                                                           \
+    X(ERR_INTERNAL, "internal error")                                          \
+    X(ERR_NOMEM, "out of memory")                                              \
+    X(ERR_NULL, "required pointer argument is NULL")                           \
+    X(ERR_KEY_LEN, "wrong key length")                                         \
+    X(ERR_ALG_ID, "algorithm id out of range")                                 \
+    X(ERR_LENGTH, "LENGTH is larger than the buffer given")                    \
+    X(ERR_BEARER, "BEARER out of range (5 bits)")                              \
+    X(ERR_DIRECTION, "DIRECTION out of range (1 bit)")                         \
+    X(ERR_OVERLAP, "input and output buffers overlap without being equal")     \
+    X(ERR_KDF_PARAM, "KDF parameter too long or too many parameters")          \
+    X(ERR_L2_ID, "Layer-2 ID out of range (24 bits)")                          \
+    X(ERR_BACKEND_UNKNOWN, "unknown crypto backend name")                      \
+    X(ERR_BACKEND_UNAVAILABLE, "crypto backend not available here")            \
     X(ERR_CRYPTO_LIB, "the cryptographic library reported a failure")
 
 typedef enum {

@@ -30,9 +30,8 @@ struct prosec_kdf_param {
  * PROSEC_ERR_CRYPTO_LIB.  On error out is not written.
  */
 PROSEC_API PROSEC_WARN_UNUSED prosec_err
-prosec_kdf(uint8_t out[PROSEC_KDF_OUT_LEN], const uint8_t *key,
-           size_t key_len, uint8_t fc, const struct prosec_kdf_param *params,
-           size_t n_params);
+prosec_kdf(uint8_t out[PROSEC_KDF_OUT_LEN], const uint8_t *key, size_t key_len,
+           uint8_t fc, const struct prosec_kdf_param *params, size_t n_params);
 
 /*
  * PTK = KDF(PGK, FC 0x4A, Group Member ID (3 octets), PTK ID (2 octets),
@@ -42,10 +41,9 @@ prosec_kdf(uint8_t out[PROSEC_KDF_OUT_LEN], const uint8_t *key,
  * Errors: PROSEC_ERR_NULL, PROSEC_ERR_L2_ID (an id above 24 bits),
  * PROSEC_ERR_CRYPTO_LIB.
  */
-PROSEC_API PROSEC_WARN_UNUSED prosec_err
-prosec_ptk_derive(uint8_t ptk[PROSEC_PTK_LEN],
-                  const uint8_t pgk[PROSEC_PGK_LEN], uint32_t member_id,
-                  uint16_t ptk_id, uint32_t group_id);
+PROSEC_API PROSEC_WARN_UNUSED prosec_err prosec_ptk_derive(
+    uint8_t ptk[PROSEC_PTK_LEN], const uint8_t pgk[PROSEC_PGK_LEN],
+    uint32_t member_id, uint16_t ptk_id, uint32_t group_id);
 
 /*
  * PEK (confidentiality key, EEA alg 0..3) or PIK (integrity key, EIA alg
@@ -59,7 +57,6 @@ prosec_pek_derive(uint8_t pek[PROSEC_ALG_KEY_LEN],
 PROSEC_API PROSEC_WARN_UNUSED prosec_err
 prosec_pik_derive(uint8_t pik[PROSEC_ALG_KEY_LEN],
                   const uint8_t ptk[PROSEC_PTK_LEN], unsigned alg);
-
 
 /*
  * The MIKEY PRF (RFC 3830 4.1.2) with HMAC-SHA-256 as RFC 6043 6.1 makes

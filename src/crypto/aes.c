@@ -108,8 +108,7 @@ prosec_err prosec__aes_new(struct prosec__aes **out,
     if (a->cmac == NULL) {
         goto out;
     }
-    if (EVP_EncryptInit_ex2(a->ctr, EVP_aes_128_ctr(), key, NULL, NULL) !=
-            1 ||
+    if (EVP_EncryptInit_ex2(a->ctr, EVP_aes_128_ctr(), key, NULL, NULL) != 1 ||
         EVP_MAC_init(a->cmac, key, PROSEC_ALG_KEY_LEN, params) != 1) {
         goto out;
     }
@@ -204,8 +203,7 @@ prosec_err prosec__eia2(struct prosec__aes *a, const struct prosec__iv *iv,
             goto out;
         }
     }
-    if (EVP_MAC_final(a->cmac, t, &tlen, sizeof(t)) != 1 ||
-        tlen != AES_BLOCK) {
+    if (EVP_MAC_final(a->cmac, t, &tlen, sizeof(t)) != 1 || tlen != AES_BLOCK) {
         goto out;
     }
     memcpy(mac, t, PROSEC_MAC_LEN);

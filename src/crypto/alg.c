@@ -31,8 +31,8 @@ static void portable_key_free(struct prosec_alg_key *k)
 }
 
 static prosec_err portable_eea(struct prosec_alg_key *k, unsigned alg,
-                               const struct prosec__iv *iv,
-                               const uint8_t *in, uint8_t *out, size_t bits)
+                               const struct prosec__iv *iv, const uint8_t *in,
+                               uint8_t *out, size_t bits)
 {
     switch (alg) {
     case PROSEC_EEA1:
@@ -49,9 +49,8 @@ static prosec_err portable_eea(struct prosec_alg_key *k, unsigned alg,
 }
 
 static prosec_err portable_eia(struct prosec_alg_key *k, unsigned alg,
-                               const struct prosec__iv *iv,
-                               const uint8_t *msg, size_t bits,
-                               uint8_t mac[PROSEC_MAC_LEN])
+                               const struct prosec__iv *iv, const uint8_t *msg,
+                               size_t bits, uint8_t mac[PROSEC_MAC_LEN])
 {
     switch (alg) {
     case PROSEC_EIA1:
@@ -68,8 +67,8 @@ static prosec_err portable_eia(struct prosec_alg_key *k, unsigned alg,
 }
 
 const struct prosec__backend prosec__backend_portable = {
-    PROSEC_BACKEND_PORTABLE, portable_key_init, portable_key_free,
-    portable_eea, portable_eia};
+    PROSEC_BACKEND_PORTABLE, portable_key_init, portable_key_free, portable_eea,
+    portable_eia};
 
 /* ---- backend choice ------------------------------------------------------ */
 
@@ -248,8 +247,8 @@ enum prosec_backend prosec_alg_key_backend(const struct prosec_alg_key *k)
 
 /* ---- checks shared by EEA and EIA ---------------------------------------- */
 
-static prosec_err check_common(uint8_t bearer, uint8_t direction,
-                               size_t bits, const void *buf, size_t buf_len)
+static prosec_err check_common(uint8_t bearer, uint8_t direction, size_t bits,
+                               const void *buf, size_t buf_len)
 {
     if (bearer > PROSEC_BEARER_MAX) {
         return PROSEC_ERR_BEARER;
@@ -279,10 +278,9 @@ static bool overlaps(const uint8_t *a, const uint8_t *b, size_t len)
 }
 
 prosec_err prosec_eea_keyed(struct prosec_alg_key *k, unsigned alg,
-                            uint32_t count, uint8_t bearer,
-                            uint8_t direction, const uint8_t *in,
-                            size_t in_len, uint8_t *out, size_t out_len,
-                            size_t length_bits)
+                            uint32_t count, uint8_t bearer, uint8_t direction,
+                            const uint8_t *in, size_t in_len, uint8_t *out,
+                            size_t out_len, size_t length_bits)
 {
     struct prosec__iv iv = {count, bearer, direction, 0};
     size_t len = prosec__bytes(length_bits);
@@ -323,13 +321,11 @@ prosec_err prosec_eea_keyed(struct prosec_alg_key *k, unsigned alg,
 }
 
 prosec_err prosec_eia_keyed(struct prosec_alg_key *k, unsigned alg,
-                            uint32_t count, uint8_t bearer,
-                            uint8_t direction, const uint8_t *msg,
-                            size_t msg_len, size_t length_bits,
-                            uint8_t mac[PROSEC_MAC_LEN])
+                            uint32_t count, uint8_t bearer, uint8_t direction,
+                            const uint8_t *msg, size_t msg_len,
+                            size_t length_bits, uint8_t mac[PROSEC_MAC_LEN])
 {
-    struct prosec__iv iv = {count, bearer, direction,
-                            (uint32_t)bearer << 27};
+    struct prosec__iv iv = {count, bearer, direction, (uint32_t)bearer << 27};
     uint8_t tmp[PROSEC_MAC_LEN];
     prosec_err err;
 

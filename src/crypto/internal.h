@@ -20,8 +20,8 @@
 
 static inline uint32_t prosec__load32_be(const uint8_t *p)
 {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-           (uint32_t)p[2] << 8 | (uint32_t)p[3];
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+           (uint32_t)p[3];
 }
 
 static inline void prosec__store32_be(uint8_t *p, uint32_t v)
@@ -96,9 +96,8 @@ bool prosec__ipsecmb_usable(void);
  * official UIA2 test data need it.  Runs on k's backend.
  */
 prosec_err prosec__uia2(struct prosec_alg_key *k, uint32_t count,
-                        uint32_t fresh, uint8_t direction,
-                        const uint8_t *msg, size_t bits,
-                        uint8_t mac[PROSEC_MAC_LEN]);
+                        uint32_t fresh, uint8_t direction, const uint8_t *msg,
+                        size_t bits, uint8_t mac[PROSEC_MAC_LEN]);
 
 /* The S-box tables, for the test against the official constants:
  * which = 0 gives SR (SNOW 3G) or S0 (ZUC), 1 gives SQ or S1. */
@@ -113,14 +112,14 @@ prosec_err prosec__hmac_sha256(uint8_t out[32], const uint8_t *key,
 
 /* Portable primitives (snow3g.c, zuc.c, aes.c). */
 void prosec__eea1(const uint8_t key[PROSEC_ALG_KEY_LEN],
-                  const struct prosec__iv *iv, const uint8_t *in,
-                  uint8_t *out, size_t bits);
+                  const struct prosec__iv *iv, const uint8_t *in, uint8_t *out,
+                  size_t bits);
 uint32_t prosec__eia1(const uint8_t key[PROSEC_ALG_KEY_LEN],
                       const struct prosec__iv *iv, const uint8_t *msg,
                       size_t bits);
 void prosec__eea3(const uint8_t key[PROSEC_ALG_KEY_LEN],
-                  const struct prosec__iv *iv, const uint8_t *in,
-                  uint8_t *out, size_t bits);
+                  const struct prosec__iv *iv, const uint8_t *in, uint8_t *out,
+                  size_t bits);
 uint32_t prosec__eia3(const uint8_t key[PROSEC_ALG_KEY_LEN],
                       const struct prosec__iv *iv, const uint8_t *msg,
                       size_t bits);

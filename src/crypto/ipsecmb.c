@@ -145,7 +145,8 @@ static void imb_key_free(struct prosec_alg_key *k)
     }
 }
 
-/* ---- IVs ------------------------------------------------------------------ */
+/* ---- IVs ------------------------------------------------------------------
+ */
 
 /* COUNT || BEARER || DIRECTION || 0^26, then the same again: the f8 IV of
  * 128-EEA1 and the IV of 128-EEA3, as the library takes them. */
@@ -180,7 +181,8 @@ static void iv_eia3(uint8_t v[16], const struct prosec__iv *iv)
     v[14] ^= (uint8_t)(iv->direction << 7);
 }
 
-/* ---- jobs ----------------------------------------------------------------- */
+/* ---- jobs -----------------------------------------------------------------
+ */
 
 static prosec_err run_job(IMB_MGR *m)
 {
@@ -295,7 +297,8 @@ out:
     return err;
 }
 
-/* ---- the backend ---------------------------------------------------------- */
+/* ---- the backend ----------------------------------------------------------
+ */
 
 /* The single-buffer calls return nothing; a refusal shows in the
  * manager's errno, which is why they run on the thread's own manager. */
@@ -377,8 +380,7 @@ static prosec_err imb_eia(struct prosec_alg_key *k, unsigned alg,
             return PROSEC_OK;
         }
         iv_eia3(v, iv);
-        IMB_ZUC_EIA3_1_BUFFER(m, k->key, v, msg, (uint32_t)bits,
-                              &tag);
+        IMB_ZUC_EIA3_1_BUFFER(m, k->key, v, msg, (uint32_t)bits, &tag);
         memcpy(mac, &tag, PROSEC_MAC_LEN);
         return lib_status(m);
     default:

@@ -17,8 +17,7 @@
 enum { KDF_MAX_KEY_LEN = 4096 };
 
 static prosec_err check(const uint8_t *key, size_t key_len,
-                        const struct prosec_kdf_param *params,
-                        size_t n_params)
+                        const struct prosec_kdf_param *params, size_t n_params)
 {
     if (key == NULL || (n_params > 0 && params == NULL)) {
         return PROSEC_ERR_NULL;
@@ -41,8 +40,8 @@ static prosec_err check(const uint8_t *key, size_t key_len,
 }
 
 prosec_err prosec__hmac_sha256(uint8_t out[32], const uint8_t *key,
-                               size_t key_len,
-                               const struct prosec__part *parts, size_t n)
+                               size_t key_len, const struct prosec__part *parts,
+                               size_t n)
 {
     char digest[] = "SHA256";
     OSSL_PARAM mp[] = {

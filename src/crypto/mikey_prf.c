@@ -65,8 +65,8 @@ prosec_err prosec_mikey_prf(uint8_t *out, size_t out_len, const uint8_t *inkey,
     memset(acc, 0, out_len);
     for (size_t off = 0; off < inkey_len && err == PROSEC_OK;
          off += PRF_PIECE) {
-        size_t piece = inkey_len - off < PRF_PIECE ? inkey_len - off
-                                                   : PRF_PIECE;
+        size_t piece =
+            inkey_len - off < PRF_PIECE ? inkey_len - off : PRF_PIECE;
 
         err = p_xor(acc, out_len, inkey + off, piece, label, label_len);
     }

@@ -104,11 +104,9 @@ static void build_tables(void)
         /* S1 and S2 are MixColumns-like (TS 35.216 3.3.1, 3.3.2): octet 0
          * feeds (2a, 3a, a, a); octets 1..3 the same column rotated. */
         t1[0][x] = (uint32_t)mulx(a, 0x1B) << 24 |
-                   (uint32_t)(mulx(a, 0x1B) ^ a) << 16 |
-                   (uint32_t)a << 8 | a;
+                   (uint32_t)(mulx(a, 0x1B) ^ a) << 16 | (uint32_t)a << 8 | a;
         t2[0][x] = (uint32_t)mulx(b, 0x69) << 24 |
-                   (uint32_t)(mulx(b, 0x69) ^ b) << 16 |
-                   (uint32_t)b << 8 | b;
+                   (uint32_t)(mulx(b, 0x69) ^ b) << 16 | (uint32_t)b << 8 | b;
         for (unsigned k = 1; k < 4; k++) {
             t1[k][x] = rotr32(t1[0][x], 8 * k);
             t2[k][x] = rotr32(t2[0][x], 8 * k);
@@ -129,9 +127,9 @@ static void tables_init(void)
     (void)pthread_once(&tables_once, build_tables);
 }
 
-#define SBOX(t, w)                                                         \
-    ((t)[0][(w) >> 24] ^ (t)[1][((w) >> 16) & 0xFF] ^                      \
-     (t)[2][((w) >> 8) & 0xFF] ^ (t)[3][(w) & 0xFF])
+#define SBOX(t, w)                                                             \
+    ((t)[0][(w) >> 24] ^ (t)[1][((w) >> 16) & 0xFF] ^                          \
+     (t)[2][((w) >> 8) & 0xFF] ^ (t)[3][(w)&0xFF])
 
 struct snow3g {
     uint32_t s[16];
@@ -139,26 +137,26 @@ struct snow3g {
 };
 
 /* One clock of FSM and LFSR at ring position i; f is the FSM output. */
-#define SNOW_CLOCK(st, i, f)                                               \
-    do {                                                                   \
-        uint32_t s0_ = (st)->s[(i)&15];                                    \
-        uint32_t s11_ = (st)->s[((i) + 11) & 15];                          \
-        uint32_t r_ = (st)->r2 + ((st)->r3 ^ (st)->s[((i) + 5) & 15]);     \
-        (f) = ((st)->s[((i) + 15) & 15] + (st)->r1) ^ (st)->r2;            \
-        (st)->r3 = SBOX(t2, (st)->r2);                                     \
-        (st)->r2 = SBOX(t1, (st)->r1);                                     \
-        (st)->r1 = r_;                                                     \
-        (st)->s[(i)&15] = (s0_ << 8) ^ mul_alpha[s0_ >> 24] ^              \
-                          (st)->s[((i) + 2) & 15] ^ (s11_ >> 8) ^          \
-                          div_alpha[s11_ & 0xFF];                          \
+#define SNOW_CLOCK(st, i, f)                                                   \
+    do {                                                                       \
+        uint32_t s0_ = (st)->s[(i)&15];                                        \
+        uint32_t s11_ = (st)->s[((i) + 11) & 15];                              \
+        uint32_t r_ = (st)->r2 + ((st)->r3 ^ (st)->s[((i) + 5) & 15]);         \
+        (f) = ((st)->s[((i) + 15) & 15] + (st)->r1) ^ (st)->r2;                \
+        (st)->r3 = SBOX(t2, (st)->r2);                                         \
+        (st)->r2 = SBOX(t1, (st)->r1);                                         \
+        (st)->r1 = r_;                                                         \
+        (st)->s[(i)&15] = (s0_ << 8) ^ mul_alpha[s0_ >> 24] ^                  \
+                          (st)->s[((i) + 2) & 15] ^ (s11_ >> 8) ^              \
+                          div_alpha[s11_ & 0xFF];                              \
     } while (0)
 
 /* Keystream: z = F ^ s0, taken before the clock moves s0. */
-#define SNOW_OUT(st, i, z)                                                 \
-    do {                                                                   \
-        uint32_t f_, s0o_ = (st)->s[(i)&15];                               \
-        SNOW_CLOCK(st, i, f_);                                             \
-        (z) = f_ ^ s0o_;                                                   \
+#define SNOW_OUT(st, i, z)                                                     \
+    do {                                                                       \
+        uint32_t f_, s0o_ = (st)->s[(i)&15];                                   \
+        SNOW_CLOCK(st, i, f_);                                                 \
+        (z) = f_ ^ s0o_;                                                       \
     } while (0)
 
 /* Initialisation, TS 35.216 4.1: key and IV loading, 32 clocks in
@@ -258,8 +256,8 @@ static void key_words(uint32_t k[4], const uint8_t key[PROSEC_ALG_KEY_LEN])
 }
 
 void prosec__eea1(const uint8_t key[PROSEC_ALG_KEY_LEN],
-                  const struct prosec__iv *iv, const uint8_t *in,
-                  uint8_t *out, size_t bits)
+                  const struct prosec__iv *iv, const uint8_t *in, uint8_t *out,
+                  size_t bits)
 {
     struct snow3g st;
     uint32_t k[4], v[4], z[16];

@@ -13,8 +13,8 @@ const char *prosec_strerror(prosec_err err)
 {
     /* No default: the compiler flags a code without a message. */
     switch (err) {
-#define PROSEC__ERR_MSG(name, msg)                                         \
-    case PROSEC_##name:                                                    \
+#define PROSEC__ERR_MSG(name, msg)                                             \
+    case PROSEC_##name:                                                        \
         return msg;
         PROSEC_ERR_MAP(PROSEC__ERR_MSG)
 #undef PROSEC__ERR_MSG
@@ -27,8 +27,8 @@ const char *prosec_strerror(prosec_err err)
 const char *prosec_err_name(prosec_err err)
 {
     switch (err) {
-#define PROSEC__ERR_NAME(name, msg)                                        \
-    case PROSEC_##name:                                                    \
+#define PROSEC__ERR_NAME(name, msg)                                            \
+    case PROSEC_##name:                                                        \
         return "PROSEC_" #name;
         PROSEC_ERR_MAP(PROSEC__ERR_NAME)
 #undef PROSEC__ERR_NAME

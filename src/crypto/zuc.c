@@ -113,37 +113,37 @@ static uint32_t sbox(uint32_t x)
  * initialisation-mode term, which the caller adds).  x3 is the fourth word
  * of the bit reorganisation, for the keystream.
  */
-#define ZUC_STEP(st, i, w, x3)                                             \
-    do {                                                                   \
-        uint32_t *s_ = (st)->s;                                            \
-        uint32_t x0_ = (s_[((i) + 15) & 15] & 0x7FFF8000u) << 1 |          \
-                       (s_[((i) + 14) & 15] & 0xFFFF);                     \
-        uint32_t x1_ = (s_[((i) + 11) & 15] & 0xFFFF) << 16 |              \
-                       s_[((i) + 9) & 15] >> 15;                           \
-        uint32_t x2_ = (s_[((i) + 7) & 15] & 0xFFFF) << 16 |               \
-                       s_[((i) + 5) & 15] >> 15;                           \
-        uint32_t w1_, w2_, v_;                                             \
-        (x3) = (s_[((i) + 2) & 15] & 0xFFFF) << 16 | s_[(i)&15] >> 15;     \
-        (w) = ((x0_ ^ (st)->r1) + (st)->r2);                               \
-        w1_ = (st)->r1 + x1_;                                              \
-        w2_ = (st)->r2 ^ x2_;                                              \
-        (st)->r1 = sbox(l1(w1_ << 16 | w2_ >> 16));                        \
-        (st)->r2 = sbox(l2(w2_ << 16 | w1_ >> 16));                        \
-        v_ = add31(rot31(s_[((i) + 15) & 15], 15),                         \
-                   rot31(s_[((i) + 13) & 15], 17));                        \
-        v_ = add31(v_, rot31(s_[((i) + 10) & 15], 21));                    \
-        v_ = add31(v_, rot31(s_[((i) + 4) & 15], 20));                     \
-        v_ = add31(v_, rot31(s_[(i)&15], 8));                              \
-        v_ = add31(v_, s_[(i)&15]);                                        \
-        s_[(i)&15] = v_;                                                   \
+#define ZUC_STEP(st, i, w, x3)                                                 \
+    do {                                                                       \
+        uint32_t *s_ = (st)->s;                                                \
+        uint32_t x0_ = (s_[((i) + 15) & 15] & 0x7FFF8000u) << 1 |              \
+                       (s_[((i) + 14) & 15] & 0xFFFF);                         \
+        uint32_t x1_ =                                                         \
+            (s_[((i) + 11) & 15] & 0xFFFF) << 16 | s_[((i) + 9) & 15] >> 15;   \
+        uint32_t x2_ =                                                         \
+            (s_[((i) + 7) & 15] & 0xFFFF) << 16 | s_[((i) + 5) & 15] >> 15;    \
+        uint32_t w1_, w2_, v_;                                                 \
+        (x3) = (s_[((i) + 2) & 15] & 0xFFFF) << 16 | s_[(i)&15] >> 15;         \
+        (w) = ((x0_ ^ (st)->r1) + (st)->r2);                                   \
+        w1_ = (st)->r1 + x1_;                                                  \
+        w2_ = (st)->r2 ^ x2_;                                                  \
+        (st)->r1 = sbox(l1(w1_ << 16 | w2_ >> 16));                            \
+        (st)->r2 = sbox(l2(w2_ << 16 | w1_ >> 16));                            \
+        v_ = add31(rot31(s_[((i) + 15) & 15], 15),                             \
+                   rot31(s_[((i) + 13) & 15], 17));                            \
+        v_ = add31(v_, rot31(s_[((i) + 10) & 15], 21));                        \
+        v_ = add31(v_, rot31(s_[((i) + 4) & 15], 20));                         \
+        v_ = add31(v_, rot31(s_[(i)&15], 8));                                  \
+        v_ = add31(v_, s_[(i)&15]);                                            \
+        s_[(i)&15] = v_;                                                       \
     } while (0)
 
 /* Keystream word: Z = F(X0, X1, X2) ^ X3 (TS 35.222 3.6.2). */
-#define ZUC_OUT(st, i, z)                                                  \
-    do {                                                                   \
-        uint32_t w_, x3_;                                                  \
-        ZUC_STEP(st, i, w_, x3_);                                          \
-        (z) = w_ ^ x3_;                                                    \
+#define ZUC_OUT(st, i, z)                                                      \
+    do {                                                                       \
+        uint32_t w_, x3_;                                                      \
+        ZUC_STEP(st, i, w_, x3_);                                              \
+        (z) = w_ ^ x3_;                                                        \
     } while (0)
 
 static void zuc_init(struct zuc *st, const uint8_t key[16],
@@ -220,8 +220,8 @@ void prosec_zuc_keystream(const uint8_t key[16], const uint8_t iv[16],
 }
 
 void prosec__eea3(const uint8_t key[PROSEC_ALG_KEY_LEN],
-                  const struct prosec__iv *iv, const uint8_t *in,
-                  uint8_t *out, size_t bits)
+                  const struct prosec__iv *iv, const uint8_t *in, uint8_t *out,
+                  size_t bits)
 {
     struct zuc st;
     uint8_t v[16], ks[64];
