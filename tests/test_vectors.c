@@ -249,62 +249,85 @@ static int words(const struct vec_record *r, const char *name, uint32_t *w,
     return 0;
 }
 
-static int check_words(const struct vec_record *r, const uint32_t *z, size_t n)
+/* The largest N of the record's zN fields (keystream word N, from 1). */
+static size_t max_z(const struct vec_record *r)
 {
-    static const char *const names[] = {"z1", "z2", "z3", "z4"};
-    int bad = 0;
+    size_t n = 0;
 
-    for (size_t i = 0; i < n && i < 4; i++) {
+    for (size_t i = 0; i < r->n_fields; i++) {
+        const char *f = r->fields[i].name;
+        char *end;
+        unsigned long v;
+
+        if (f[0] != 'z' || f[1] < '1' || f[1] > '9') {
+            continue;
+        }
+        v = strtoul(f + 1, &end, 10);
+        if (*end == '\0' && v > n) {
+            n = v;
+        }
+    }
+    return n;
+}
+
+/* Every zN field of the record against word N of z. */
+static int check_words(const struct vec_record *r, const uint32_t *z)
+{
+    int bad = 0, seen = 0;
+
+    for (size_t i = 0; i < r->n_fields; i++) {
+        const char *f = r->fields[i].name;
         uint32_t want;
         uint8_t w[4], g[4];
+        size_t n;
 
-        if (words(r, names[i], &want, 1) != 0) {
+        if (f[0] != 'z' || f[1] < '1' || f[1] > '9') {
+            continue;
+        }
+        n = strtoul(f + 1, NULL, 10);
+        if (words(r, f, &want, 1) != 0) {
             return 1;
         }
         prosec__store32_be(w, want);
-        prosec__store32_be(g, z[i]);
-        bad += mismatch(r, names[i], w, g, 4);
+        prosec__store32_be(g, z[n - 1]);
+        bad += mismatch(r, f, w, g, 4);
+        seen++;
+    }
+    if (seen == 0) {
+        fprintf(stderr, "%s:%d [%s] no zN field\n", r->file, r->line, r->id);
+        bad++;
     }
     return bad;
 }
 
 static int h_snow3g_ks(const struct vec_record *r, enum prosec_backend b)
 {
-    uint32_t k[4], iv[4], z[4];
-    size_t n = vec_get(r, "z4") != NULL ? 4 : 2;
+    static uint32_t z[4096];
+    uint32_t k[4], iv[4];
+    size_t n = max_z(r);
 
     (void)b;
-    if (words(r, "K", k, 4) != 0 || words(r, "IV", iv, 4) != 0) {
+    if (words(r, "K", k, 4) != 0 || words(r, "IV", iv, 4) != 0 || n == 0 ||
+        n > 4096) {
         return 1;
     }
     prosec_snow3g_keystream(k, iv, z, n);
-    return check_words(r, z, n);
+    return check_words(r, z);
 }
 
 static int h_zuc_ks(const struct vec_record *r, enum prosec_backend b)
 {
+    static uint32_t z[4096];
     uint8_t key[16], iv[16];
-    uint32_t z[2000];
-    int bad;
+    size_t n = max_z(r);
 
     (void)b;
-    if (vec_hex(r, "KEY", key, 16) != 16 || vec_hex(r, "IV", iv, 16) != 16) {
+    if (vec_hex(r, "KEY", key, 16) != 16 || vec_hex(r, "IV", iv, 16) != 16 ||
+        n == 0 || n > 4096) {
         return 1;
     }
-    prosec_zuc_keystream(key, iv, z, 2000);
-    bad = check_words(r, z, 2);
-    if (vec_get(r, "z2000") != NULL) {
-        uint32_t want;
-        uint8_t w[4], g[4];
-
-        if (words(r, "z2000", &want, 1) != 0) {
-            return 1;
-        }
-        prosec__store32_be(w, want);
-        prosec__store32_be(g, z[1999]);
-        bad += mismatch(r, "z2000", w, g, 4);
-    }
-    return bad;
+    prosec_zuc_keystream(key, iv, z, n);
+    return check_words(r, z);
 }
 
 /*
