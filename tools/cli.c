@@ -84,6 +84,20 @@ int cli_parse(const struct cli *c, int argc, char **argv,
     return CLI_OK;
 }
 
+int cli_args(const struct cli *c, int argc, char **argv,
+             const struct cli_opt *opts, size_t n_opts, struct cli_val *vals,
+             const char *usage, bool *done)
+{
+    int rc = cli_parse(c, argc, argv, opts, n_opts, vals);
+
+    *done = rc != CLI_OK;
+    if (rc < 0) {
+        fputs(usage, c->out);
+        return CLI_OK;
+    }
+    return rc;
+}
+
 const char *cli_need(const struct cli *c, const struct cli_opt *opts,
                      const struct cli_val *vals, size_t i)
 {

@@ -57,6 +57,15 @@ int cli_fail(const struct cli *c, const char *fmt, ...) PROSEC_PRINTF(2, 3);
 int cli_parse(const struct cli *c, int argc, char **argv,
               const struct cli_opt *opts, size_t n_opts, struct cli_val *vals);
 
+/*
+ * cli_parse, with --help answered: prints usage to out and sets *done with
+ * CLI_OK returned.  Otherwise returns what cli_parse returned (an error
+ * sets *done too).
+ */
+int cli_args(const struct cli *c, int argc, char **argv,
+             const struct cli_opt *opts, size_t n_opts, struct cli_val *vals,
+             const char *usage, bool *done);
+
 /* The single value of option i, or NULL (an error is printed) when it is
  * missing. */
 const char *cli_need(const struct cli *c, const struct cli_opt *opts,

@@ -57,13 +57,10 @@ static int run_alg(const struct cli *c, int argc, char **argv, bool mac)
     struct prosec_alg_input p;
     enum prosec_backend backend = PROSEC_BACKEND_AUTO;
     prosec_err err;
-    int rc = cli_parse(c, argc, argv, alg_opts, A_N, v);
+    bool done;
+    int rc = cli_args(c, argc, argv, alg_opts, A_N, v, usage, &done);
 
-    if (rc != CLI_OK) {
-        if (rc < 0) {
-            fputs(usage, c->out);
-            return CLI_OK;
-        }
+    if (done) {
         return rc;
     }
     for (size_t i = 0; i < A_N; i++) {
@@ -155,13 +152,10 @@ static int run_kdf(const struct cli *c, int argc, char **argv)
     size_t key_len = 0, used = 0;
     uint32_t fc;
     prosec_err err;
-    int rc = cli_parse(c, argc, argv, kdf_opts, K_N, v);
+    bool done;
+    int rc = cli_args(c, argc, argv, kdf_opts, K_N, v, usage, &done);
 
-    if (rc != CLI_OK) {
-        if (rc < 0) {
-            fputs(usage, c->out);
-            return CLI_OK;
-        }
+    if (done) {
         return rc;
     }
     ks = cli_need(c, kdf_opts, v, K_KEY);
@@ -234,13 +228,10 @@ static int run_ptk(const struct cli *c, int argc, char **argv)
     uint32_t member, group;
     unsigned long long ptk_id;
     prosec_err err;
-    int rc = cli_parse(c, argc, argv, ptk_opts, P_N, v);
+    bool done;
+    int rc = cli_args(c, argc, argv, ptk_opts, P_N, v, usage, &done);
 
-    if (rc != CLI_OK) {
-        if (rc < 0) {
-            fputs(usage, c->out);
-            return CLI_OK;
-        }
+    if (done) {
         return rc;
     }
     for (size_t i = 0; i < P_N; i++) {
@@ -286,13 +277,10 @@ static int run_alg_key(const struct cli *c, int argc, char **argv,
     size_t ptk_len = 0;
     unsigned long long alg;
     prosec_err err;
-    int rc = cli_parse(c, argc, argv, pek_opts, E_N, v);
+    bool done;
+    int rc = cli_args(c, argc, argv, pek_opts, E_N, v, usage, &done);
 
-    if (rc != CLI_OK) {
-        if (rc < 0) {
-            fputs(usage, c->out);
-            return CLI_OK;
-        }
+    if (done) {
         return rc;
     }
     ps = cli_need(c, pek_opts, v, E_PTK);

@@ -16,6 +16,8 @@ static const char usage[] =
     "commands:\n"
     "  crypto     the 3GPP algorithms, key derivations and self-check\n"
     "             (prosec crypto --help)\n"
+    "  pdu        protect, unprotect and inspect one-to-many PDUs\n"
+    "             (prosec pdu --help)\n"
     "\n"
     "  --help     this text      --version   the version\n"
     "\n"
@@ -27,6 +29,7 @@ static const struct {
     int (*run)(FILE *out, FILE *err, int argc, char **argv);
 } groups[] = {
     {"crypto", prosec_cmd_crypto},
+    {"pdu", prosec_cmd_pdu},
 };
 
 int prosec_main(FILE *out, FILE *err, int argc, char **argv)

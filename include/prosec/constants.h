@@ -20,6 +20,28 @@ enum prosec_lengths {
     PROSEC_KDF_MAX_PARAM_LEN = 0xFFFF /* Li is two octets */
 };
 
+/* The one-to-many PDU and the sidelink frame (DESIGN.md). */
+enum prosec_pdu_limits {
+    PROSEC_PDU_HDR_LEN = 5,     /* SDU type|index, PTK ID, SN */
+    PROSEC_PDU_DATA_MAX = 9000, /* PDCP SDU, TS 36.323 */
+    PROSEC_PDU_MAX = PROSEC_PDU_HDR_LEN + PROSEC_PDU_DATA_MAX + 4,
+    PROSEC_FRAME_HDR_LEN = 7, /* version, source, destination */
+    PROSEC_FRAME_MAX = PROSEC_FRAME_HDR_LEN + PROSEC_PDU_MAX,
+    PROSEC_FRAME_VERSION = 1,
+    PROSEC_PGK_INDEX_MASK = 0x1F, /* 5 low bits of the PGK ID */
+    PROSEC_PTK_ID_MAX = 0xFFFE,   /* 0xFFFF means exhausted */
+    PROSEC_SN_MAX = 0xFFFF
+};
+
+/* SDU type, the 3 high bits of octet 0 (TS 36.323 6.2.10). */
+enum prosec_sdu_type {
+    PROSEC_SDU_IP = 0,
+    PROSEC_SDU_ARP = 1,
+    PROSEC_SDU_PC5_SIGNALLING = 2,
+    PROSEC_SDU_NON_IP = 3,
+    PROSEC_SDU_TYPE_MAX = 3 /* 4..7 are reserved */
+};
+
 /* Field limits of the 3GPP algorithm inputs (TS 33.401 Annex B). */
 enum prosec_alg_limits {
     PROSEC_BEARER_MAX = 31,     /* 5 bits */

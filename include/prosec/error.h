@@ -24,7 +24,25 @@
     X(ERR_L2_ID, "Layer-2 ID out of range (24 bits)")                          \
     X(ERR_BACKEND_UNKNOWN, "unknown crypto backend name")                      \
     X(ERR_BACKEND_UNAVAILABLE, "crypto backend not available here")            \
-    X(ERR_CRYPTO_LIB, "the cryptographic library reported a failure")
+    X(ERR_CRYPTO_LIB, "the cryptographic library reported a failure")          \
+    X(ERR_ARG, "invalid argument")                                             \
+    X(ERR_BUFFER, "output buffer too small")                                   \
+    X(ERR_MALFORMED, "malformed PDU or frame")                                 \
+    X(ERR_UNPROTECTED, "unprotected PDU where protection is required")         \
+    X(ERR_PGK_UNKNOWN, "no PGK with this index")                               \
+    X(ERR_PGK_NOT_ACTIVE, "PGK not yet active")                                \
+    X(ERR_PGK_EXPIRED, "PGK expired")                                          \
+    X(ERR_PGK_REVOKED, "PGK revoked")                                          \
+    X(ERR_MAC, "MAC-I verification failed")                                    \
+    X(ERR_REPLAY, "replayed PDU")                                              \
+    X(ERR_TOO_OLD, "PDU too old for the replay window")                        \
+    X(ERR_PGK_EXHAUSTED, "PGK exhausted: no PTK ID left")                      \
+    X(ERR_NO_PGK, "no valid PGK to send with")                                 \
+    X(ERR_PGK_INDEX_CLASH, "another valid PGK has the same index")             \
+    X(ERR_PGK_DUPLICATE, "a PGK with this PGK ID is already held")             \
+    X(ERR_EEA0_FORBIDDEN, "EEA0 is only allowed in a testing group")           \
+    X(ERR_PERSIST, "persisting the PTK ID reservation failed")                 \
+    X(ERR_FULL, "table full")
 
 typedef enum {
 #define PROSEC__ERR_ENUM(name, msg) PROSEC_##name,

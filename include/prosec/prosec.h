@@ -7,7 +7,9 @@
 #include "constants.h"
 #include "crypto.h"
 #include "error.h"
+#include "group.h"
 #include "kdf.h"
+#include "wire.h"
 
 #define PROSEC_VERSION "0.1.0"
 
