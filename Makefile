@@ -25,6 +25,8 @@ test: setup
 
 bench: build
 	@$(BUILD)/bench/bench_crypto
+	@echo
+	@$(BUILD)/bench/bench_group
 
 install: build
 	cmake --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX))
