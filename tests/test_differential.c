@@ -4,9 +4,10 @@
  * every bit length 0..511, then PROSEC_DIFF_ROUNDS (default 10,000) random
  * inputs of random bit length 0..12,000 with random key, COUNT, BEARER and
  * DIRECTION, and random junk in the unused trailing bits; outputs must be
- * identical.  The seed is fixed so CI is reproducible; PROSEC_SEED=N (or
- * "time") chooses another, and a failure prints the seed and the round to
- * replay.
+ * identical.  EIA1 runs twice, once on each GF(2^64) multiplier of the
+ * portable backend (src/crypto/mul64.c).  The seed is fixed so CI is
+ * reproducible; PROSEC_SEED=N (or "time") chooses another, and a failure
+ * prints the seed and the round to replay.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "../src/crypto/internal.h"
 #include "prosec/prosec.h"
 
 enum { MAX_BITS = 12000, MAX_LEN = 70000 / 8 };
@@ -122,10 +124,23 @@ static void test_eea3(void **state)
     (void)state;
     run(3, false);
 }
+/* EIA1 twice: on the carry-less multiply of the CPU, and on the portable
+ * multiplier, which the CPU's choice would leave untested. */
 static void test_eia1(void **state)
 {
     (void)state;
+    if (!prosec__mul64_select(PROSEC__MUL64_CLMUL)) {
+        printf("# no carry-less multiply on this CPU: skipped\n");
+        skip();
+    }
     run(1, true);
+}
+static void test_eia1_portable_mul64(void **state)
+{
+    (void)state;
+    assert_true(prosec__mul64_select(PROSEC__MUL64_PORTABLE));
+    run(1, true);
+    assert_true(prosec__mul64_select(PROSEC__MUL64_AUTO));
 }
 static void test_eia2(void **state)
 {
@@ -141,9 +156,13 @@ static void test_eia3(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_eea1), cmocka_unit_test(test_eea2),
-        cmocka_unit_test(test_eea3), cmocka_unit_test(test_eia1),
-        cmocka_unit_test(test_eia2), cmocka_unit_test(test_eia3),
+        cmocka_unit_test(test_eea1),
+        cmocka_unit_test(test_eea2),
+        cmocka_unit_test(test_eea3),
+        cmocka_unit_test(test_eia1),
+        cmocka_unit_test(test_eia1_portable_mul64),
+        cmocka_unit_test(test_eia2),
+        cmocka_unit_test(test_eia3),
     };
     const char *e = getenv("PROSEC_SEED");
     const char *n = getenv("PROSEC_DIFF_ROUNDS");

@@ -124,6 +124,35 @@ uint32_t prosec__eia3(const uint8_t key[PROSEC_ALG_KEY_LEN],
                       const struct prosec__iv *iv, const uint8_t *msg,
                       size_t bits);
 
+/*
+ * EVAL of f9 (TS 35.215 4.4.3) over a bits-long message, with P and Q
+ * from the keystream: the value whose high 32 bits, XORed with z5, are
+ * MAC-I (mul64.c).  Constant time in p, q and the message.
+ */
+uint64_t prosec__f9_eval(uint64_t p, uint64_t q, const uint8_t *msg,
+                         size_t bits);
+
+/* MUL64 (TS 35.215 4.3.3): v * p in GF(2^64), with the multiplier in use. */
+uint64_t prosec__mul64(uint64_t v, uint64_t p);
+
+/* The multipliers of mul64.c. */
+enum prosec__mul64_impl {
+    PROSEC__MUL64_AUTO,     /* the CPU's carry-less multiply if it has one */
+    PROSEC__MUL64_PORTABLE, /* plain C, whatever the CPU */
+    PROSEC__MUL64_CLMUL     /* PCLMULQDQ or PMULL */
+};
+
+/*
+ * For tests: makes every later f9 of the process use impl (the default is
+ * AUTO, chosen at first use).  Returns false, and changes nothing, when
+ * this build or CPU lacks impl.  Safe to call from any thread; calls in
+ * flight finish with the multiplier they started with.
+ */
+bool prosec__mul64_select(enum prosec__mul64_impl impl);
+
+/* The multiplier in use: "portable", "pclmul" or "pmull". */
+const char *prosec__mul64_name(void);
+
 /* OpenSSL AES state of a key (aes.c). */
 struct prosec__aes;
 prosec_err prosec__aes_new(struct prosec__aes **out,

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * SNOW 3G (TS 35.216) and the 3GPP algorithms built on it: 128-EEA1 (UEA2,
- * f8, TS 35.215 4.3) and 128-EIA1 (UIA2, f9, TS 35.215 4.4), in portable C.
+ * f8, TS 35.215 4.3) and 128-EIA1 (UIA2, f9, TS 35.215 4.4), in portable C;
+ * the GF(2^64) hash of f9, and its constant-time property, are in mul64.c.
  *
  * The S-boxes S1 and S2 are looked up through tables built once from SR and
  * SQ; like every table-driven SNOW 3G, the lookups depend on secret state,
@@ -292,68 +293,14 @@ void prosec__eea1(const uint8_t key[PROSEC_ALG_KEY_LEN],
     prosec_wipe(ks, sizeof(ks));
 }
 
-/*
- * Multiplication by a fixed P in GF(2^64) modulo x^64 + x^4 + x^3 + x + 1
- * (MUL64 of TS 35.215 4.3.3), by tables: t[i][n] = n(x) * x^(4i) * P for
- * each 4-bit n, so that X * P is the XOR of t[i][nibble i of X] over the
- * sixteen nibbles: independent lookups, no reduction left to do, and 256
- * entries to build per message.
- */
-struct mul64 {
-    uint64_t t[16][16];
-};
-
-static uint64_t mul64x(uint64_t v)
+/* The five keystream words of f9 (TS 35.215 4.4.2): z1..z5. */
+static void snow3g_f9_words(struct snow3g *st, uint32_t z[5])
 {
-    return (v << 1) ^ ((v >> 63) ? 0x1Bu : 0);
-}
-
-static void mul64_init(struct mul64 *m, uint64_t p)
-{
-    for (unsigned i = 0; i < 16; i++) {
-        uint64_t *t = m->t[i];
-
-        /* p is P * x^(4i) here */
-        t[0] = 0;
-        t[1] = p;
-        t[2] = mul64x(p);
-        t[4] = mul64x(t[2]);
-        t[8] = mul64x(t[4]);
-        t[3] = t[1] ^ t[2];
-        t[5] = t[1] ^ t[4];
-        t[6] = t[2] ^ t[4];
-        t[7] = t[3] ^ t[4];
-        for (unsigned n = 9; n < 16; n++) {
-            t[n] = t[8] ^ t[n - 8];
-        }
-        p = mul64x(t[8]);
-    }
-}
-
-static uint64_t mul64_by(const struct mul64 *m, uint64_t x)
-{
-    uint64_t a = 0, b = 0;
-
-    /* two accumulators halve the XOR chain */
-    for (unsigned i = 0; i < 16; i += 2) {
-        a ^= m->t[i][(x >> (4 * i)) & 0xF];
-        b ^= m->t[i + 1][(x >> (4 * i + 4)) & 0xF];
-    }
-    return a ^ b;
-}
-
-/* MUL64 the slow way, for the single multiplication by Q. */
-static uint64_t mul64_slow(uint64_t v, uint64_t p)
-{
-    uint64_t r = 0;
-
-    for (unsigned i = 0; i < 64; i++) {
-        if ((p >> i) & 1) {
-            r ^= v;
-        }
-        v = mul64x(v);
-    }
-    return r;
+    SNOW_OUT(st, 0, z[0]);
+    SNOW_OUT(st, 1, z[1]);
+    SNOW_OUT(st, 2, z[2]);
+    SNOW_OUT(st, 3, z[3]);
+    SNOW_OUT(st, 4, z[4]);
 }
 
 uint32_t prosec__eia1(const uint8_t key[PROSEC_ALG_KEY_LEN],
@@ -361,11 +308,8 @@ uint32_t prosec__eia1(const uint8_t key[PROSEC_ALG_KEY_LEN],
                       size_t bits)
 {
     struct snow3g st;
-    struct mul64 m;
-    uint32_t k[4], v[4], z[16], fresh, mac;
-    uint64_t p, q, eval = 0;
-    size_t full = bits / 64;
-    uint8_t last[8];
+    uint32_t k[4], v[4], z[5], fresh, mac;
+    uint64_t p, q, eval;
 
     /* f9 IV (TS 35.215 4.4.2); FRESH is BEARER << 27 for 128-EIA1. */
     fresh = iv->fresh;
@@ -375,32 +319,15 @@ uint32_t prosec__eia1(const uint8_t key[PROSEC_ALG_KEY_LEN],
     v[1] = iv->count ^ ((uint32_t)iv->direction << 31);
     v[0] = fresh ^ ((uint32_t)iv->direction << 15);
     snow3g_init(&st, k, v);
-    snow3g_block(&st, z);
+    snow3g_f9_words(&st, z);
 
-    /* P = z1 || z2, Q = z3 || z4, OTP = z5. */
+    /* P = z1 || z2, Q = z3 || z4, OTP = z5; EVAL in mul64.c (4.4.3). */
     p = (uint64_t)z[0] << 32 | z[1];
     q = (uint64_t)z[2] << 32 | z[3];
-
-    /* EVAL over the message blocks, the last zero-padded (4.4.3). */
-    mul64_init(&m, p);
-    for (size_t i = 0; i < full; i++) {
-        eval = mul64_by(&m, eval ^ prosec__load64_be(msg + 8 * i));
-    }
-    if (bits % 64 != 0) {
-        size_t tail = prosec__bytes(bits % 64);
-
-        memset(last, 0, sizeof(last));
-        memcpy(last, msg + 8 * full, tail);
-        last[tail - 1] &= prosec__tail_mask(bits);
-        eval = mul64_by(&m, eval ^ prosec__load64_be(last));
-    }
-
-    /* Then the length block, multiplied by Q, and the one-time pad. */
-    eval = mul64_slow(eval ^ (uint64_t)bits, q);
+    eval = prosec__f9_eval(p, q, msg, bits);
     mac = (uint32_t)(eval >> 32) ^ z[4];
 
     prosec_wipe(&st, sizeof(st));
-    prosec_wipe(&m, sizeof(m));
     prosec_wipe(k, sizeof(k));
     prosec_wipe(z, sizeof(z));
     prosec_wipe(&p, sizeof(p));
