@@ -9,6 +9,7 @@
 #include "error.h"
 #include "group.h"
 #include "kdf.h"
+#include "keyreq.h"
 #include "mikey.h"
 #include "wire.h"
 
