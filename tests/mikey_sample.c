@@ -5,14 +5,23 @@
  * reads (od -Ax -tx1 layout, each message from offset 0): the input of
  * test_mikey_tshark.sh.  Exits non-zero when the library refuses its own
  * messages, so a broken codec cannot pass the interop test unnoticed.
+ *
+ * mikey_sample DIR also writes the three messages, raw, to DIR/push,
+ * DIR/revoke and DIR/verify: the seeds of fuzz/corpus/mikey.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "prosec/prosec.h"
 
-static void dump(const uint8_t *b, size_t n)
+static const char *seed_dir;
+
+/* The hex dump on stdout; with a seed directory, the raw file too. */
+static int dump(const char *name, const uint8_t *b, size_t n)
 {
+    char path[4096];
+    FILE *f;
+
     for (size_t i = 0; i < n; i++) {
         if (i % 16 == 0) {
             printf("%s%06zx", i > 0 ? "\n" : "", i);
@@ -20,6 +29,16 @@ static void dump(const uint8_t *b, size_t n)
         printf(" %02x", b[i]);
     }
     printf("\n");
+    if (seed_dir == NULL) {
+        return 0;
+    }
+    snprintf(path, sizeof(path), "%s/%s", seed_dir, name);
+    f = fopen(path, "wb");
+    if (f == NULL || fwrite(b, 1, n, f) != n || fclose(f) != 0) {
+        fprintf(stderr, "mikey_sample: cannot write %s\n", path);
+        return 1;
+    }
+    return 0;
 }
 
 static struct prosec_mikey_msg sample(enum prosec_mikey_kind kind)
@@ -48,7 +67,7 @@ static struct prosec_mikey_msg sample(enum prosec_mikey_kind kind)
     return m;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     uint8_t pmk[PROSEC_MIKEY_PMK_LEN], buf[PROSEC_MIKEY_MSG_MAX];
     struct prosec_mikey_msg push = sample(PROSEC_MIKEY_PGK_PUSH);
@@ -56,25 +75,29 @@ int main(void)
     struct prosec_mikey_msg back;
     size_t n = 0;
 
+    seed_dir = argc > 1 ? argv[1] : NULL;
     memset(pmk, 0x5A, sizeof(pmk));
     if (prosec_mikey_encode(buf, sizeof(buf), &n, &push, pmk) != PROSEC_OK ||
         prosec_mikey_decode(buf, n, pmk, &back) != PROSEC_OK) {
         fprintf(stderr, "mikey_sample: push failed\n");
         return 1;
     }
-    dump(buf, n);
+    if (dump("push", buf, n) != 0) {
+        return 1;
+    }
     if (prosec_mikey_encode(buf, sizeof(buf), &n, &revoke, pmk) != PROSEC_OK ||
         prosec_mikey_decode(buf, n, pmk, &back) != PROSEC_OK) {
         fprintf(stderr, "mikey_sample: revoke failed\n");
         return 1;
     }
-    dump(buf, n);
+    if (dump("revoke", buf, n) != 0) {
+        return 1;
+    }
     if (prosec_mikey_verify_encode(buf, sizeof(buf), &n, &push, pmk,
                                    push.ntp_time + (3ull << 32)) != PROSEC_OK ||
         prosec_mikey_verify_check(buf, n, &push, pmk) != PROSEC_OK) {
         fprintf(stderr, "mikey_sample: verification message failed\n");
         return 1;
     }
-    dump(buf, n);
-    return 0;
+    return dump("verify", buf, n);
 }

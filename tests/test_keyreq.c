@@ -638,6 +638,59 @@ static void test_encode_rules(void **state)
     assert_int_equal(prosec_key_request_encode(&q, NULL), PROSEC_ERR_NULL);
 }
 
+/* ---- the examples of docs/wire.md (fuzz/corpus/keyreq) ------------------ */
+
+static void test_examples(void **state)
+{
+    static const struct {
+        const char *file;
+        enum which parser;
+        prosec_err want;
+    } cases[] = {
+        {"request.json", REQ, PROSEC_OK},
+        {"request_v6.json", REQ, PROSEC_OK},
+        {"response.json", RESP, PROSEC_OK},
+        {"response_errors.json", RESP, PROSEC_OK},
+        {"release.json", REL, PROSEC_OK},
+        {"release_all.json", REL, PROSEC_OK},
+        {"request_version2.json", REQ, PROSEC_ERR_KEYREQ_VERSION},
+        {"request_bad.json", REQ, PROSEC_ERR_KEYREQ_RANGE},
+    };
+    struct prosec_key_response resp;
+    char text[4096], path[512];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        FILE *f;
+        size_t n;
+
+        snprintf(path, sizeof(path), "%s/%s", PROSEC_KEYREQ_EXAMPLES,
+                 cases[i].file);
+        f = fopen(path, "rb");
+        assert_non_null(f);
+        n = fread(text, 1, sizeof(text), f);
+        fclose(f);
+        if (parse(cases[i].parser, text, n) != cases[i].want) {
+            print_error("%s: not %s\n", path, prosec_err_name(cases[i].want));
+            fail();
+        }
+    }
+
+    /* the response example says what docs/wire.md says it does */
+    snprintf(path, sizeof(path), "%s/response.json", PROSEC_KEYREQ_EXAMPLES);
+    {
+        FILE *f = fopen(path, "rb");
+        size_t n = fread(text, 1, sizeof(text), f);
+
+        fclose(f);
+        assert_int_equal(prosec_key_response_parse(text, n, &resp), PROSEC_OK);
+    }
+    assert_int_equal(resp.groups[0].member_id, 0xA1B2C3);
+    assert_int_equal(resp.groups[1].error, PROSEC_KEYRESP_UNKNOWN_GROUP);
+    assert_int_equal(resp.pmk[31], 0xDF);
+    prosec_key_response_wipe(&resp);
+}
+
 /* ---- the wiping allocator
  * ------------------------------------------------------ */
 
@@ -690,10 +743,10 @@ static void test_harden(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_request), cmocka_unit_test(test_response),
-        cmocka_unit_test(test_release), cmocka_unit_test(test_bad_table),
-        cmocka_unit_test(test_limits),  cmocka_unit_test(test_encode_rules),
-        cmocka_unit_test(test_harden),
+        cmocka_unit_test(test_request),  cmocka_unit_test(test_response),
+        cmocka_unit_test(test_release),  cmocka_unit_test(test_bad_table),
+        cmocka_unit_test(test_limits),   cmocka_unit_test(test_encode_rules),
+        cmocka_unit_test(test_examples), cmocka_unit_test(test_harden),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
