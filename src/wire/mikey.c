@@ -495,6 +495,36 @@ static prosec_err parse_kemac(struct rbuf *r, struct i_parsed *p)
     return PROSEC_OK;
 }
 
+/* Reads RAND: 16 octets, then an ID payload. */
+static prosec_err parse_rand(struct rbuf *r,
+                             uint8_t rand[PROSEC_MIKEY_RAND_LEN])
+{
+    uint8_t next = get8(r), n = get8(r);
+    const uint8_t *data = get_n(r, n);
+
+    if (r->bad || next != PROSEC_MIKEY_PT_ID || n != PROSEC_MIKEY_RAND_LEN) {
+        return PROSEC_ERR_MIKEY_MALFORMED;
+    }
+    memcpy(rand, data, PROSEC_MIKEY_RAND_LEN);
+    return PROSEC_OK;
+}
+
+/* Reads the General Extension, then a KEMAC. */
+static prosec_err parse_genext(struct rbuf *r, struct prosec_mikey_msg *m)
+{
+    uint8_t next = get8(r), type = get8(r);
+    size_t n = (size_t)get_be(r, 2);
+    const uint8_t *data = get_n(r, n);
+
+    if (r->bad || next != PROSEC_MIKEY_PT_KEMAC) {
+        return PROSEC_ERR_MIKEY_MALFORMED;
+    }
+    if (type != PROSEC_MIKEY_GENEXT_VENDOR) {
+        return PROSEC_ERR_MIKEY_UNSUPPORTED;
+    }
+    return parse_ext(data, n, m);
+}
+
 /*
  * The structural pass: HDR, T, RAND, IDi, IDr, General Extension, KEMAC
  * in this order and nothing else, each next-payload field naming the one
@@ -503,10 +533,8 @@ static prosec_err parse_kemac(struct rbuf *r, struct i_parsed *p)
 static prosec_err parse_i(const uint8_t *buf, size_t len, struct i_parsed *p)
 {
     struct rbuf r = {buf, len, 0, false};
-    uint8_t next, rand_len, ext_type;
-    const uint8_t *rand, *ext;
-    size_t ext_len;
-    bool v;
+    uint8_t next = 0;
+    bool v = false;
     prosec_err err;
 
     memset(p, 0, sizeof(*p));
@@ -514,76 +542,105 @@ static prosec_err parse_i(const uint8_t *buf, size_t len, struct i_parsed *p)
         return PROSEC_ERR_MIKEY_MALFORMED;
     }
     err = parse_hdr(&r, PROSEC_MIKEY_TYPE_PSK_INIT, &next, &v, &p->csb_id);
-    if (err != PROSEC_OK) {
-        return err;
+    if (err == PROSEC_OK && next != PROSEC_MIKEY_PT_T) {
+        err = PROSEC_ERR_MIKEY_MALFORMED;
     }
-    if (next != PROSEC_MIKEY_PT_T) {
-        return PROSEC_ERR_MIKEY_MALFORMED;
-    }
-    if (!v) {
-        return PROSEC_ERR_MIKEY_UNSUPPORTED; /* we always want the answer */
-    }
-    err = parse_t(&r, PROSEC_MIKEY_PT_RAND, &p->m.ntp_time);
-    if (err != PROSEC_OK) {
-        return err;
+    if (err == PROSEC_OK && !v) {
+        err = PROSEC_ERR_MIKEY_UNSUPPORTED; /* we always want the answer */
     }
 
-    next = get8(&r);
-    rand_len = get8(&r);
-    rand = get_n(&r, rand_len);
-    if (r.bad || next != PROSEC_MIKEY_PT_ID ||
-        rand_len != PROSEC_MIKEY_RAND_LEN) {
-        return PROSEC_ERR_MIKEY_MALFORMED;
+    /* each step runs only when every earlier one passed */
+    if (err == PROSEC_OK) {
+        err = parse_t(&r, PROSEC_MIKEY_PT_RAND, &p->m.ntp_time);
     }
-    memcpy(p->m.rand, rand, PROSEC_MIKEY_RAND_LEN);
-
-    err = parse_id(&r, PROSEC_MIKEY_PT_ID, p->m.idi);
+    if (err == PROSEC_OK) {
+        err = parse_rand(&r, p->m.rand);
+    }
+    if (err == PROSEC_OK) {
+        err = parse_id(&r, PROSEC_MIKEY_PT_ID, p->m.idi);
+    }
     if (err == PROSEC_OK) {
         err = parse_id(&r, PROSEC_MIKEY_PT_GENEXT, p->m.idr);
     }
-    if (err != PROSEC_OK) {
-        return err;
+    if (err == PROSEC_OK) {
+        err = parse_genext(&r, &p->m);
+    }
+    if (err == PROSEC_OK) {
+        err = parse_kemac(&r, p);
     }
 
-    next = get8(&r);
-    ext_type = get8(&r);
-    ext_len = (size_t)get_be(&r, 2);
-    ext = get_n(&r, ext_len);
-    if (r.bad || next != PROSEC_MIKEY_PT_KEMAC) {
-        return PROSEC_ERR_MIKEY_MALFORMED;
-    }
-    if (ext_type != PROSEC_MIKEY_GENEXT_VENDOR) {
-        return PROSEC_ERR_MIKEY_UNSUPPORTED;
-    }
-    err = parse_ext(ext, ext_len, &p->m);
-    if (err != PROSEC_OK) {
-        return err;
-    }
-
-    err = parse_kemac(&r, p);
-    if (err != PROSEC_OK) {
-        return err;
-    }
     /* The header names the key the extension describes. */
-    if (p->csb_id != prosec_mikey_csb_id(p->m.group_id, p->m.pgk_id)) {
-        return PROSEC_ERR_MIKEY_MALFORMED;
+    if (err == PROSEC_OK &&
+        p->csb_id != prosec_mikey_csb_id(p->m.group_id, p->m.pgk_id)) {
+        err = PROSEC_ERR_MIKEY_MALFORMED;
     }
-    return PROSEC_OK;
+    return err;
+}
+
+/*
+ * The wrapped KEMAC data of a push: one Key data sub-payload (TGK, no KV)
+ * padded with zeros, under AES-KW with encr_key.
+ */
+static prosec_err wrap_pgk(const uint8_t pgk[PROSEC_MIKEY_PGK_LEN],
+                           const uint8_t encr_key[ENCR_KEY_LEN],
+                           uint8_t wrapped[KEY_WRAPPED_LEN], size_t *len)
+{
+    uint8_t plain[KEY_PLAIN_LEN];
+    prosec_err err;
+
+    memset(plain, 0, sizeof(plain));
+    plain[0] = PROSEC_MIKEY_PT_LAST;
+    plain[1] = PROSEC_MIKEY_KEY_TGK << 4 | PROSEC_MIKEY_KV_NULL;
+    plain[2] = 0;
+    plain[3] = PROSEC_MIKEY_PGK_LEN;
+    memcpy(plain + 4, pgk, PROSEC_MIKEY_PGK_LEN);
+    err = aes_kw(1, encr_key, plain, sizeof(plain), wrapped, len);
+    prosec_wipe(plain, sizeof(plain));
+    return err;
+}
+
+/* Every payload of the I_MESSAGE up to the MAC field. */
+static void put_i(struct wbuf *w, const struct prosec_mikey_msg *m,
+                  size_t idi_len, size_t idr_len, const uint8_t *wrapped,
+                  size_t wrapped_len)
+{
+    uint8_t ext[128];
+    struct wbuf we = {ext, sizeof(ext), 0, false};
+    bool push = m->kind == PROSEC_MIKEY_PGK_PUSH;
+
+    put_ext(&we, m);
+    w->over |= we.over;
+    put_hdr(w, PROSEC_MIKEY_TYPE_PSK_INIT, PROSEC_MIKEY_PT_T, true,
+            prosec_mikey_csb_id(m->group_id, m->pgk_id));
+    put8(w, PROSEC_MIKEY_PT_RAND); /* T */
+    put8(w, PROSEC_MIKEY_TS_NTP_UTC);
+    put_be(w, m->ntp_time, NTP_LEN);
+    put8(w, PROSEC_MIKEY_PT_ID); /* RAND */
+    put8(w, PROSEC_MIKEY_RAND_LEN);
+    put_n(w, m->rand, PROSEC_MIKEY_RAND_LEN);
+    put_id(w, PROSEC_MIKEY_PT_ID, m->idi, idi_len);
+    put_id(w, PROSEC_MIKEY_PT_GENEXT, m->idr, idr_len);
+    put8(w, PROSEC_MIKEY_PT_KEMAC); /* General Extension */
+    put8(w, PROSEC_MIKEY_GENEXT_VENDOR);
+    put_be(w, we.len, 2);
+    put_n(w, ext, we.len);
+    put8(w, PROSEC_MIKEY_PT_LAST); /* KEMAC */
+    put8(w, push ? PROSEC_MIKEY_ENCR_AES_KW_128 : PROSEC_MIKEY_ENCR_NULL);
+    put_be(w, wrapped_len, 2);
+    put_n(w, wrapped, wrapped_len);
+    put8(w, PROSEC_MIKEY_MAC_HMAC_SHA256);
 }
 
 prosec_err prosec_mikey_encode(uint8_t *out, size_t cap, size_t *out_len,
                                const struct prosec_mikey_msg *m,
                                const uint8_t pmk[PROSEC_MIKEY_PMK_LEN])
 {
-    uint8_t msg[PROSEC_MIKEY_MSG_MAX], ext[128];
+    uint8_t msg[PROSEC_MIKEY_MSG_MAX], wrapped[KEY_WRAPPED_LEN];
     uint8_t encr_key[ENCR_KEY_LEN], auth_key[AUTH_KEY_LEN];
-    uint8_t plain[KEY_PLAIN_LEN], wrapped[KEY_WRAPPED_LEN];
     uint8_t tag[PROSEC_MIKEY_MAC_LEN];
     struct wbuf w = {msg, sizeof(msg), 0, false};
-    struct wbuf we = {ext, sizeof(ext), 0, false};
     size_t idi_len = 0, idr_len = 0, wrapped_len = 0;
     uint32_t csb_id;
-    bool push;
     prosec_err err = PROSEC_ERR_INTERNAL;
 
     if (out == NULL || out_len == NULL || m == NULL || pmk == NULL) {
@@ -593,58 +650,25 @@ prosec_err prosec_mikey_encode(uint8_t *out, size_t cap, size_t *out_len,
     if (err != PROSEC_OK) {
         return err;
     }
-    push = m->kind == PROSEC_MIKEY_PGK_PUSH;
     csb_id = prosec_mikey_csb_id(m->group_id, m->pgk_id);
 
+    /* RFC 3830 4.1.4: both transport keys from the PMK */
     err = derive(encr_key, sizeof(encr_key), CONST_ENCR, pmk, csb_id, m->rand);
     if (err == PROSEC_OK) {
         err = derive(auth_key, sizeof(auth_key), CONST_AUTH, pmk, csb_id,
                      m->rand);
     }
+    if (err == PROSEC_OK && m->kind == PROSEC_MIKEY_PGK_PUSH) {
+        err = wrap_pgk(m->pgk, encr_key, wrapped, &wrapped_len);
+    }
     if (err != PROSEC_OK) {
         goto out;
     }
 
-    /* KEMAC data: one Key data sub-payload (TGK, no KV), zero-padded. */
-    if (push) {
-        memset(plain, 0, sizeof(plain));
-        plain[0] = PROSEC_MIKEY_PT_LAST;
-        plain[1] = PROSEC_MIKEY_KEY_TGK << 4 | PROSEC_MIKEY_KV_NULL;
-        plain[2] = 0;
-        plain[3] = PROSEC_MIKEY_PGK_LEN;
-        memcpy(plain + 4, m->pgk, PROSEC_MIKEY_PGK_LEN);
-        err = aes_kw(1, encr_key, plain, sizeof(plain), wrapped, &wrapped_len);
-        if (err != PROSEC_OK) {
-            goto out;
-        }
-    }
-
-    put_ext(&we, m);
-    put_hdr(&w, PROSEC_MIKEY_TYPE_PSK_INIT, PROSEC_MIKEY_PT_T, true, csb_id);
-    put8(&w, PROSEC_MIKEY_PT_RAND); /* T */
-    put8(&w, PROSEC_MIKEY_TS_NTP_UTC);
-    put_be(&w, m->ntp_time, NTP_LEN);
-    put8(&w, PROSEC_MIKEY_PT_ID); /* RAND */
-    put8(&w, PROSEC_MIKEY_RAND_LEN);
-    put_n(&w, m->rand, PROSEC_MIKEY_RAND_LEN);
-    put_id(&w, PROSEC_MIKEY_PT_ID, m->idi, idi_len);
-    put_id(&w, PROSEC_MIKEY_PT_GENEXT, m->idr, idr_len);
-    put8(&w, PROSEC_MIKEY_PT_KEMAC); /* General Extension */
-    put8(&w, PROSEC_MIKEY_GENEXT_VENDOR);
-    put_be(&w, we.len, 2);
-    put_n(&w, ext, we.len);
-    put8(&w, PROSEC_MIKEY_PT_LAST); /* KEMAC */
-    put8(&w, push ? PROSEC_MIKEY_ENCR_AES_KW_128 : PROSEC_MIKEY_ENCR_NULL);
-    put_be(&w, wrapped_len, 2);
-    put_n(&w, wrapped, wrapped_len);
-    put8(&w, PROSEC_MIKEY_MAC_HMAC_SHA256);
-    if (w.over || we.over) {
-        err = PROSEC_ERR_INTERNAL; /* the limits above make this unreachable */
-        goto out;
-    }
-
-    /* RFC 3830 5.2: the MAC covers the whole message up to the MAC field. */
-    err = mac(tag, auth_key, &(struct prosec__part){msg, w.len}, 1);
+    /* RFC 3830 5.2: the MAC covers the whole message up to the MAC field */
+    put_i(&w, m, idi_len, idr_len, wrapped, wrapped_len);
+    err = w.over ? PROSEC_ERR_INTERNAL /* the limits make it unreachable */
+                 : mac(tag, auth_key, &(struct prosec__part){msg, w.len}, 1);
     if (err != PROSEC_OK) {
         goto out;
     }
@@ -660,7 +684,6 @@ prosec_err prosec_mikey_encode(uint8_t *out, size_t cap, size_t *out_len,
 out:
     prosec_wipe(encr_key, sizeof(encr_key));
     prosec_wipe(auth_key, sizeof(auth_key));
-    prosec_wipe(plain, sizeof(plain));
     return err;
 }
 
