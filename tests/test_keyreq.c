@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <malloc.h>
 #include <jansson.h>
 
 #include "prosec/prosec.h"
@@ -740,13 +741,81 @@ static void test_harden(void **state)
     json_set_alloc_funcs(malloc, free);
 }
 
+/* A Jansson free that counts the blocks still holding the PMK's hex. */
+static const char pmk_hex[] =
+    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf";
+static size_t blocks_with_key;
+
+static bool holds_key(const uint8_t *p, size_t n)
+{
+    size_t k = sizeof(pmk_hex) - 1;
+
+    for (size_t i = 0; i + k <= n; i++) {
+        if (memcmp(p + i, pmk_hex, k) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void scanning_free(void *p)
+{
+    if (p != NULL && holds_key(p, malloc_usable_size(p))) {
+        blocks_with_key++;
+    }
+    free(p);
+}
+
+static void test_jansson_copy_wiped(void **state)
+{
+    static const struct {
+        const char *json;
+        prosec_err want;
+    } cases[] = {
+        {RESP_K("\"pmk\":" PMK64 ",\"pmk_id\":\"00000001\""), PROSEC_OK},
+        {RESP_K("\"pmk\":" PMK64 ",\"pmk_id\":\"00000001\",\"x\":0"),
+         PROSEC_ERR_KEYREQ_FIELD}, /* refused for its shape */
+        {"{\"message\":\"KEY_RESPONSE\",\"version\":2,\"pmk\":" PMK64
+         ",\"groups\":[]}",
+         PROSEC_ERR_KEYREQ_VERSION},
+        {RESP_K("\"pmk\":" PMK64 ",\"pruk\":\"00\""),
+         PROSEC_ERR_KEYREQ_FIELD}, /* refused while reading the keys */
+        {RESP_HEAD "\"pmk\":" PMK64 ",\"pmk_id\":\"00000001\"}",
+         PROSEC_ERR_KEYREQ_FIELD}, /* refused after the keys */
+    };
+    struct prosec_key_response r;
+
+    (void)state;
+    json_set_alloc_funcs(malloc, scanning_free);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        blocks_with_key = 0;
+        assert_int_equal(
+            prosec_key_response_parse(cases[i].json, strlen(cases[i].json), &r),
+            cases[i].want);
+        /* Jansson's string value is wiped; its lexer's buffer, by now
+         * overwritten by the tokens after the key, holds no whole copy */
+        if (blocks_with_key != 0) {
+            print_error("case %zu: %zu freed blocks held the key\n", i,
+                        blocks_with_key);
+            fail();
+        }
+    }
+    json_set_alloc_funcs(malloc, free);
+    prosec_key_response_wipe(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_request),  cmocka_unit_test(test_response),
-        cmocka_unit_test(test_release),  cmocka_unit_test(test_bad_table),
-        cmocka_unit_test(test_limits),   cmocka_unit_test(test_encode_rules),
-        cmocka_unit_test(test_examples), cmocka_unit_test(test_harden),
+        cmocka_unit_test(test_request),
+        cmocka_unit_test(test_response),
+        cmocka_unit_test(test_release),
+        cmocka_unit_test(test_bad_table),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_encode_rules),
+        cmocka_unit_test(test_examples),
+        cmocka_unit_test(test_harden),
+        cmocka_unit_test(test_jansson_copy_wiped),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

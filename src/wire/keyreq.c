@@ -287,6 +287,18 @@ static prosec_err pair(json_t *obj, const char *a, const char *b, bool *both)
     return PROSEC_OK;
 }
 
+/* Names of the fields that may hold a key: wiped on every path. */
+static const char *const secret_keys[] = {"pmk", "pruk", NULL};
+
+static void wipe_secrets(json_t *obj)
+{
+    for (size_t i = 0; secret_keys[i] != NULL; i++) {
+        if (json_is_string(json_object_get(obj, secret_keys[i]))) {
+            wipe_string(json_object_get(obj, secret_keys[i]));
+        }
+    }
+}
+
 /*
  * Parses len octets as a JSON object of the given message type and of
  * version PROSEC_KEYREQ_VERSION, whose keys are all in allowed.
@@ -318,6 +330,7 @@ static prosec_err load(const char *json, size_t len, const char *message,
         err = only_keys(r, allowed);
     }
     if (err != PROSEC_OK) {
+        wipe_secrets(r); /* a key in a message refused for its shape */
         json_decref(r);
         return err;
     }
