@@ -12,7 +12,8 @@ trap 'rm -rf "$tmp"' EXIT
 
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
 for f in include/prosec/prosec.h include/prosec/crypto.h \
-    include/prosec/kdf.h share/man/man1/prosec.1 bin/prosec; do
+    include/prosec/kdf.h include/prosec/mikey.h include/prosec/keyreq.h \
+    share/man/man1/prosec.1 bin/prosec; do
     [ -e "$tmp/prefix/$f" ] || { echo "FAIL: $f not installed"; exit 1; }
 done
 pc=$(find "$tmp/prefix" -name prosec.pc)
@@ -35,7 +36,21 @@ int main(void)
     e = prosec_ptk_derive(ptk, pgk, 0xa1b2c3, 1, 0xd4e5f6);
     printf("%s %s %02x%02x\n", prosec_version(), prosec_err_name(e), ptk[0],
            ptk[1]);
-    return e != PROSEC_OK || ptk[0] != 0xb1 || ptk[1] != 0xf9;
+    if (e != PROSEC_OK || ptk[0] != 0xb1 || ptk[1] != 0xf9) {
+        return 1;
+    }
+    /* the JSON codec: Jansson must come along (Requires.private) */
+    {
+        struct prosec_key_release rel = {.all = true};
+        char *s = NULL;
+
+        e = prosec_key_release_encode(&rel, &s);
+        if (e != PROSEC_OK || strstr(s, "\"all\":true") == NULL) {
+            return 1;
+        }
+        prosec_key_json_free(s);
+    }
+    return 0;
 }
 C
 ${CC:-cc} "$tmp/use.c" $(pkg-config --cflags --libs prosec) -o "$tmp/use"

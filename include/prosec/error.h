@@ -42,7 +42,23 @@
     X(ERR_PGK_DUPLICATE, "a PGK with this PGK ID is already held")             \
     X(ERR_EEA0_FORBIDDEN, "EEA0 is only allowed in a testing group")           \
     X(ERR_PERSIST, "persisting the PTK ID reservation failed")                 \
-    X(ERR_FULL, "table full")
+    X(ERR_FULL, "table full")                                                  \
+    /* MIKEY and key request/response codecs (src/wire) */                     \
+    X(ERR_MIKEY_MALFORMED, "malformed MIKEY message")                          \
+    X(ERR_MIKEY_UNSUPPORTED,                                                   \
+      "MIKEY message with an unsupported version, type or algorithm")          \
+    X(ERR_MIKEY_MAC, "MIKEY MAC verification failed")                          \
+    X(ERR_MIKEY_KEY_WRAP, "MIKEY key unwrap failed its integrity check")       \
+    X(ERR_MIKEY_TIME, "MIKEY timestamp outside the accepted window")           \
+    X(ERR_MIKEY_REPLAY, "replayed MIKEY message")                              \
+    X(ERR_KEYREQ_SYNTAX, "key management message is not valid JSON")           \
+    X(ERR_KEYREQ_TOO_LARGE, "key management message too large")                \
+    X(ERR_KEYREQ_VERSION,                                                      \
+      "key management message of an unknown version or message type")          \
+    X(ERR_KEYREQ_FIELD,                                                        \
+      "key management message with a missing, unknown or mistyped field")      \
+    X(ERR_KEYREQ_RANGE, "key management message field out of range")           \
+    X(ERR_KEYREQ_LIMIT, "key management message with too many entries")
 
 typedef enum {
 #define PROSEC__ERR_ENUM(name, msg) PROSEC_##name,

@@ -9,6 +9,8 @@
 #include "error.h"
 #include "group.h"
 #include "kdf.h"
+#include "keyreq.h"
+#include "mikey.h"
 #include "wire.h"
 
 #define PROSEC_VERSION "0.1.0"
