@@ -12,7 +12,8 @@ trap 'rm -rf "$tmp"' EXIT
 
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
 for f in include/prosec/prosec.h include/prosec/crypto.h \
-    include/prosec/kdf.h share/man/man1/prosec.1 bin/prosec; do
+    include/prosec/kdf.h include/prosec/keystore.h share/man/man1/prosec.1 \
+    bin/prosec; do
     [ -e "$tmp/prefix/$f" ] || { echo "FAIL: $f not installed"; exit 1; }
 done
 pc=$(find "$tmp/prefix" -name prosec.pc)
@@ -35,7 +36,21 @@ int main(void)
     e = prosec_ptk_derive(ptk, pgk, 0xa1b2c3, 1, 0xd4e5f6);
     printf("%s %s %02x%02x\n", prosec_version(), prosec_err_name(e), ptk[0],
            ptk[1]);
-    return e != PROSEC_OK || ptk[0] != 0xb1 || ptk[1] != 0xf9;
+    if (e != PROSEC_OK || ptk[0] != 0xb1 || ptk[1] != 0xf9) {
+        return 1;
+    }
+    /* the keystore pulls in libargon2 (Requires.private of prosec.pc) */
+    {
+        struct prosec_keystore *ks = NULL;
+        struct prosec_seal seal = {0};
+
+        seal.kind = PROSEC_SEAL_PASSPHRASE;
+        seal.passphrase = (const uint8_t *)"pw";
+        seal.passphrase_len = 2;
+        e = prosec_keystore_open(&ks, "/nonexistent/device.ks", &seal);
+        printf("%s\n", prosec_err_name(e));
+        return e != PROSEC_ERR_KS_NOT_FOUND;
+    }
 }
 C
 ${CC:-cc} "$tmp/use.c" $(pkg-config --cflags --libs prosec) -o "$tmp/use"

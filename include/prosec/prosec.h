@@ -9,6 +9,7 @@
 #include "error.h"
 #include "group.h"
 #include "kdf.h"
+#include "keystore.h"
 #include "wire.h"
 
 #define PROSEC_VERSION "0.1.0"
