@@ -10,6 +10,9 @@
  * computes the tag and compares the tag in constant time at the final
  * step; nothing reads that buffer before the tag is good, and it is wiped
  * when the tag is bad.
+ *
+ * TODO: no rollback protection: an older file sealed with the same secret
+ * opens (docs/keystore.md); bind it to a hardware monotonic counter.
  */
 #include <errno.h>
 #include <fcntl.h>
