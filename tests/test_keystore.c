@@ -571,6 +571,34 @@ static void test_model_rules(void **state)
     assert_int_equal(prosec_keystore_group_set(ks, 1, big), PROSEC_OK);
     assert_int_equal(prosec_keystore_group_set(ks, 1, "renamed"), PROSEC_OK);
     assert_int_equal(prosec_keystore_group_count(ks), 1);
+    {
+        const char *own = NULL;
+
+        /* setting a value from the keystore's own copy of it */
+        assert_int_equal(prosec_keystore_group_name(ks, 1, &own), PROSEC_OK);
+        assert_int_equal(prosec_keystore_group_set(ks, 1, own), PROSEC_OK);
+        assert_int_equal(prosec_keystore_group_name(ks, 1, &own), PROSEC_OK);
+        assert_string_equal(own, "renamed");
+        assert_int_equal(
+            prosec_keystore_set_cred(ks, PROSEC_KS_KMF_URI, "kmf", 3),
+            PROSEC_OK);
+        assert_int_equal(prosec_keystore_cred(ks, PROSEC_KS_KMF_URI, &own, &n),
+                         PROSEC_OK);
+        assert_int_equal(
+            prosec_keystore_set_cred(ks, PROSEC_KS_KMF_URI, own, n), PROSEC_OK);
+        assert_int_equal(prosec_keystore_cred(ks, PROSEC_KS_KMF_URI, &own, &n),
+                         PROSEC_OK);
+        assert_int_equal(n, 3);
+        assert_memory_equal(own, "kmf", 3);
+        assert_int_equal(prosec_keystore_setting_set(ks, "s", "val", 3),
+                         PROSEC_OK);
+        assert_int_equal(prosec_keystore_setting(ks, "s", &own, &n), PROSEC_OK);
+        assert_int_equal(prosec_keystore_setting_set(ks, "s", own, n),
+                         PROSEC_OK);
+        assert_int_equal(prosec_keystore_setting(ks, "s", &own, &n), PROSEC_OK);
+        assert_string_equal(own, "val");
+        assert_int_equal(prosec_keystore_setting_remove(ks, "s"), PROSEC_OK);
+    }
     assert_int_equal(prosec_keystore_pgk_put(ks, 2, &p),
                      PROSEC_ERR_KS_NO_ENTRY);
     q = p;

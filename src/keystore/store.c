@@ -238,7 +238,7 @@ static long find_group(const struct prosec_keystore *ks, uint32_t group_id)
 prosec_err prosec_keystore_group_set(struct prosec_keystore *ks,
                                      uint32_t group_id, const char *name)
 {
-    struct prosec__ks_group *g;
+    struct prosec__ks_group g;
     size_t len;
     long i;
 
@@ -252,6 +252,10 @@ prosec_err prosec_keystore_group_set(struct prosec_keystore *ks,
     if (len == 0 || len > PROSEC_KS_NAME_MAX) {
         return PROSEC_ERR_ARG;
     }
+    /* built apart: name may point at the group's own name */
+    memset(&g, 0, sizeof(g));
+    g.id = group_id;
+    memcpy(g.name, name, len);
     i = find_group(ks, group_id);
     if (i == NOT_FOUND) {
         if (ks->n_group == PROSEC_KS_GROUPS_MAX) {
@@ -259,10 +263,7 @@ prosec_err prosec_keystore_group_set(struct prosec_keystore *ks,
         }
         i = (long)ks->n_group++;
     }
-    g = &ks->group[i];
-    memset(g, 0, sizeof(*g));
-    g->id = group_id;
-    memcpy(g->name, name, len);
+    ks->group[i] = g;
     return PROSEC_OK;
 }
 
