@@ -335,8 +335,11 @@ PROSEC_API PROSEC_WARN_UNUSED prosec_err prosec_keystore_fill_keyring(
  * Reservations outlive their PGK (a key pushed again after it was wiped
  * still continues above its old PTK IDs).  At most
  * PROSEC_KS_RESERVATIONS_MAX are kept; when full, the least recently
- * saved one whose PGK is no longer held gives way.
- * Errors: PROSEC_ERR_NULL, PROSEC_ERR_L2_ID, and those of save.
+ * saved one whose PGK is no longer held gives way (one always can: the
+ * table is larger than the PGKs a keystore holds).  In passphrase mode
+ * each save runs Argon2id: choose the sender's `ahead` accordingly.
+ * Errors: PROSEC_ERR_NULL, PROSEC_ERR_L2_ID, PROSEC_ERR_NOMEM, and those
+ * of prosec_keystore_save; load: PROSEC_ERR_NULL, PROSEC_ERR_L2_ID.
  */
 PROSEC_API PROSEC_WARN_UNUSED prosec_err prosec_keystore_reserve_save(
     void *ctx, uint32_t group_id, uint8_t pgk_id, uint16_t reserved);
