@@ -13,7 +13,7 @@ trap 'rm -rf "$tmp"' EXIT
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
 for f in include/prosec/prosec.h include/prosec/crypto.h \
     include/prosec/kdf.h include/prosec/mikey.h include/prosec/keyreq.h \
-    share/man/man1/prosec.1 bin/prosec; do
+    include/prosec/keystore.h share/man/man1/prosec.1 bin/prosec; do
     [ -e "$tmp/prefix/$f" ] || { echo "FAIL: $f not installed"; exit 1; }
 done
 pc=$(find "$tmp/prefix" -name prosec.pc)
@@ -50,7 +50,18 @@ int main(void)
         }
         prosec_key_json_free(s);
     }
-    return 0;
+    /* the keystore pulls in libargon2 (Requires.private of prosec.pc) */
+    {
+        struct prosec_keystore *ks = NULL;
+        struct prosec_seal seal = {0};
+
+        seal.kind = PROSEC_SEAL_PASSPHRASE;
+        seal.passphrase = (const uint8_t *)"pw";
+        seal.passphrase_len = 2;
+        e = prosec_keystore_open(&ks, "/nonexistent/device.ks", &seal);
+        printf("%s\n", prosec_err_name(e));
+        return e != PROSEC_ERR_KS_NOT_FOUND;
+    }
 }
 C
 ${CC:-cc} "$tmp/use.c" $(pkg-config --cflags --libs prosec) -o "$tmp/use"

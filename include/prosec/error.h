@@ -58,7 +58,34 @@
     X(ERR_KEYREQ_FIELD,                                                        \
       "key management message with a missing, unknown or mistyped field")      \
     X(ERR_KEYREQ_RANGE, "key management message field out of range")           \
-    X(ERR_KEYREQ_LIMIT, "key management message with too many entries")
+    X(ERR_KEYREQ_LIMIT, "key management message with too many entries")        \
+    /* keystore: src/keystore, include/prosec/keystore.h */                    \
+    X(ERR_KS_EXISTS, "keystore file already exists; not overwriting it")       \
+    X(ERR_KS_NOT_FOUND, "keystore file or its folder not found")               \
+    X(ERR_KS_IO, "keystore file I/O failed")                                   \
+    X(ERR_KS_AUTH, "wrong passphrase or key, or the file was altered")         \
+    X(ERR_KS_TRUNCATED, "keystore file truncated")                             \
+    X(ERR_KS_MAGIC, "not a prosec keystore (bad magic)")                       \
+    X(ERR_KS_VERSION, "unknown keystore format version")                       \
+    X(ERR_KS_HEADER, "keystore header field out of range")                     \
+    X(ERR_KS_KDF_PARAMS,                                                       \
+      "keystore Argon2 parameters below the floor or above the cap")           \
+    X(ERR_KS_SIZE, "keystore file longer than its header says, or too big")    \
+    X(ERR_KS_SEAL_KIND,                                                        \
+      "keystore sealed with the other kind of key (passphrase or key file)")   \
+    X(ERR_KS_BODY, "keystore body malformed")                                  \
+    X(ERR_KS_LOCKED, "keystore in use: locked by another process or handle")   \
+    X(ERR_KS_FILE_MODE,                                                        \
+      "keystore file open to group or others (needs 0600 or stricter)")        \
+    X(ERR_KS_DIR_MODE, "keystore folder writable by group or others")          \
+    X(ERR_KS_OWNER,                                                            \
+      "keystore file, lock file or folder not owned by the current user")      \
+    X(ERR_KS_NOT_REGULAR, "keystore path is a symbolic link or not a file")    \
+    X(ERR_KS_KEY_FILE,                                                         \
+      "key file missing, unreadable or not exactly 32 octets")                 \
+    X(ERR_KS_KEY_FILE_MODE,                                                    \
+      "key file must be mode 0600 or 0400 and owned by the current user")      \
+    X(ERR_KS_NO_ENTRY, "no such entry in the keystore")
 
 typedef enum {
 #define PROSEC__ERR_ENUM(name, msg) PROSEC_##name,

@@ -10,6 +10,7 @@
 #include "group.h"
 #include "kdf.h"
 #include "keyreq.h"
+#include "keystore.h"
 #include "mikey.h"
 #include "wire.h"
 
