@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Throughput of EEA1/2/3 and EIA1/2/3 through prosec's API (a prepared key,
- * one call per message, as the data plane uses it) on each backend, beside
+ * one call per message, as the data plane uses it) on each backend and on
+ * AUTO (with the backend AUTO runs at that length after the row), beside
  * raw baselines measured in the same run: OpenSSL EVP AES-128-CTR and CMAC
  * for EEA2/EIA2, intel-ipsec-mb's own single-buffer SNOW 3G and ZUC calls
  * for the others.  The ratio ours/raw is what to read: these machines are
@@ -197,6 +198,20 @@ static struct result compare(run_fn f_ours, void *a_ours, run_fn f_raw,
 /* ---- the table --------------------------------------------------------------
  */
 
+/* After an AUTO row, the backend AUTO ran; a newline in any case. */
+static void print_auto_choice(enum prosec_backend b, struct op op, size_t len)
+{
+    enum prosec_backend got;
+
+    if (b == PROSEC_BACKEND_AUTO &&
+        prosec_backend_resolve_alg(
+            b, op.mac ? PROSEC_ALG_TYPE_PIK : PROSEC_ALG_TYPE_PEK, op.alg,
+            len * 8, &got, NULL) == PROSEC_OK) {
+        printf("  = %s", prosec_backend_name(got));
+    }
+    printf("\n");
+}
+
 struct target {
     const char *what;
     double ratio, want;
@@ -207,8 +222,8 @@ int main(int argc, char **argv)
 {
     static const struct op ops[] = {{1, false}, {2, false}, {3, false},
                                     {1, true},  {2, true},  {3, true}};
-    static const enum prosec_backend bes[] = {PROSEC_BACKEND_PORTABLE,
-                                              PROSEC_BACKEND_IPSECMB};
+    static const enum prosec_backend bes[] = {
+        PROSEC_BACKEND_PORTABLE, PROSEC_BACKEND_IPSECMB, PROSEC_BACKEND_AUTO};
     bool summary = false;
     int rounds = 5;
     struct ossl o = {NULL, NULL};
@@ -268,7 +283,7 @@ int main(int argc, char **argv)
            "raw", "ratio");
 
     for (size_t oi = 0; oi < sizeof(ops) / sizeof(ops[0]); oi++) {
-        for (size_t bi = 0; bi < 2; bi++) {
+        for (size_t bi = 0; bi < sizeof(bes) / sizeof(bes[0]); bi++) {
             struct ours ours = {NULL, ops[oi]};
             run_fn f_raw = NULL;
             void *a_raw = NULL;
@@ -306,14 +321,15 @@ int main(int argc, char **argv)
                 snprintf(name, sizeof(name), "%s%u",
                          ops[oi].mac ? "EIA" : "EEA", ops[oi].alg);
                 if (raw != NULL) {
-                    printf("%-5s %-9s %7zu %10.1f %10.1f %7.2f\n", name,
+                    printf("%-5s %-9s %7zu %10.1f %10.1f %7.2f", name,
                            prosec_backend_name(bes[bi]), sizes[si], r.ours,
                            r.raw, r.ours / r.raw);
                 } else {
-                    printf("%-5s %-9s %7zu %10.1f %10s %7s\n", name,
+                    printf("%-5s %-9s %7zu %10.1f %10s %7s", name,
                            prosec_backend_name(bes[bi]), sizes[si], r.ours,
                            "n/a", "n/a");
                 }
+                print_auto_choice(bes[bi], ops[oi], sizes[si]);
                 if (sizes[si] == 1400 && bes[bi] == PROSEC_BACKEND_PORTABLE &&
                     nt < 6) {
                     static char what[6][64];

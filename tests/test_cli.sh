@@ -45,35 +45,40 @@ check_err() {
 
 K1=d3c5d592327fb11c4035c6680af8c6d1
 PT1=981ba6824c1bfb1ab485472029b71d808ce33e2cc3c0b5fc1f3de8a6dc66b1f0
-for b in portable ipsecmb; do
+# auto: no --backend, so AUTO (with PROSEC_BACKEND unset) picks per
+# algorithm; it must give the same answers
+unset PROSEC_BACKEND
+for b in portable ipsecmb auto; do
     if [ "$b" = ipsecmb ] && ! "$P" crypto selftest | grep -q '^  ipsecmb   ok'; then
         echo "# ipsecmb not available: skipped"
         continue
     fi
+    B="--backend $b"
+    [ "$b" = auto ] && B=""
     # TS 33.401 C.3 / C.1 test set 1, ETSI EEA3 set 1, C.4/C.2 set 1
     check "eea1 $b" 0 5d5bfe75eb04f68ce0a12377ea00b37d47c6a0ba06309155086a859c4341b378 -- \
         crypto eea --alg 1 --key $K1 --count 398a59b4 --bearer 21 \
-        --direction 1 --length 253 --in $PT1 --backend $b
+        --direction 1 --length 253 --in $PT1 $B
     check "eea2 $b" 0 e9fed8a63d155304d71df20bf3e82214b20ed7dad2f233dc3c22d7bdeeed8e78 -- \
         crypto eea --alg 2 --key $K1 --count 398a59b4 --bearer 21 \
-        --direction 1 --length 253 --in $PT1 --backend $b
+        --direction 1 --length 253 --in $PT1 $B
     check "eea3 $b" 0 a6c85fc66afb8533aafc2518dfe784940ee1e4b030238cc800 -- \
         crypto eea --alg 3 --key 173d14ba5003731d7a60049470f00a29 \
         --count 66035492 --bearer 15 --direction 0 --length 193 \
-        --in 6cf65340735552ab0c9752fa6f9025fe0bd675d9005875b200 --backend $b
+        --in 6cf65340735552ab0c9752fa6f9025fe0bd675d9005875b200 $B
     check "eea0 $b" 0 abcdef -- crypto eea --alg 0 --key $K1 --count 00000000 \
-        --bearer 0 --direction 0 --length 24 --in ABCDEF --backend $b
+        --bearer 0 --direction 0 --length 24 --in ABCDEF $B
     check "eia1 $b" 0 731f1165 -- crypto eia --alg 1 \
         --key 2bd6459f82c5b300952c49104881ff48 --count 38a6f056 --bearer 31 \
-        --direction 0 --length 88 --in 3332346263393861373479 --backend $b
+        --direction 0 --length 88 --in 3332346263393861373479 $B
     check "eia2 $b" 0 118c6eb8 -- crypto eia --alg 2 \
         --key 2bd6459f82c5b300952c49104881ff48 --count 38a6f056 --bearer 24 \
-        --direction 0 --length 58 --in 3332346263393840 --backend $b
+        --direction 0 --length 58 --in 3332346263393840 $B
     check "eia3 $b" 0 c8a9595e -- crypto eia --alg 3 \
         --key 00000000000000000000000000000000 --count 00000000 --bearer 0 \
-        --direction 0 --length 1 --in 00 --backend $b
+        --direction 0 --length 1 --in 00 $B
     check "eea length 0 $b" 0 "" -- crypto eea --alg 2 --key $K1 \
-        --count 00000000 --bearer 0 --direction 0 --length 0 --in "" --backend $b
+        --count 00000000 --bearer 0 --direction 0 --length 0 --in "" $B
 done
 # trailing bits of the output are cleared: 4 bits of EEA0 over ff
 check "eea0 tail" 0 f0 -- crypto eea --alg 0 --key $K1 --count 00000000 \
@@ -162,6 +167,40 @@ fi
 check "PROSEC_BACKEND=portable" 0 "" -- crypto selftest
 PROSEC_BACKEND=portable "$P" crypto selftest | grep -q 'default backend: portable' || {
     echo "FAIL PROSEC_BACKEND=portable not obeyed"; fails=$((fails + 1)); }
+
+# selftest shows where AUTO runs each algorithm: all on the backend that
+# PROSEC_BACKEND names; unset, each of the six on a backend that runs here
+# (which one is machine-dependent: test_crypto_api checks the table)
+auto_line() { "$P" crypto selftest | sed -n 's/^  auto: //p'; }
+have_ipsecmb() { "$P" crypto selftest | grep -q '^  ipsecmb   ok'; }
+for b in portable ipsecmb; do
+    if [ "$b" = ipsecmb ] && ! have_ipsecmb; then
+        continue
+    fi
+    want="EEA1 $b, EEA2 $b, EEA3 $b, EIA1 $b, EIA2 $b, EIA3 $b"
+    got=$(PROSEC_BACKEND=$b auto_line)
+    n=$((n + 1))
+    if [ "$got" != "$want" ]; then
+        echo "FAIL PROSEC_BACKEND=$b: auto line '$got' (want '$want')"
+        fails=$((fails + 1))
+    fi
+done
+got=$(auto_line)
+be='(portable|ipsecmb)'
+names=$(echo "$got" |
+    sed -E "s/ $be( \($be above [0-9]+ (octets|bits)\))?//g")
+n=$((n + 1))
+if [ "$names" != "EEA1, EEA2, EEA3, EIA1, EIA2, EIA3" ] ||
+    ! "$P" crypto selftest | grep -Eq '^  auto( +ok){6} *$'; then
+    echo "FAIL auto line or auto row: '$got'"
+    fails=$((fails + 1))
+fi
+all_portable="EEA1 portable, EEA2 portable, EEA3 portable, EIA1 portable"
+all_portable="$all_portable, EIA2 portable, EIA3 portable"
+if ! have_ipsecmb && [ "$got" != "$all_portable" ]; then
+    echo "FAIL auto without ipsecmb: '$got'"
+    fails=$((fails + 1))
+fi
 
 # A key never appears in an error message
 "$P" crypto eea --alg 2 --key ${K1}zz --count 00000000 --bearer 0 \

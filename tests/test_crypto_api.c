@@ -3,24 +3,29 @@
  * The contract of the crypto API beyond the test data: each bad input has
  * its own error code and leaves the output untouched; LENGTH 0 works; in
  * place equals out of place; nothing is read or written past
- * ceil(LENGTH / 8) octets; unused trailing bits come out cleared.
+ * ceil(LENGTH / 8) octets; unused trailing bits come out cleared.  All of
+ * it on each backend and on AUTO, whose choice per algorithm is checked
+ * against what its keys run; CTest runs this once more with each
+ * PROSEC_BACKEND, which AUTO must then obey for every algorithm.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "../src/crypto/internal.h"
 #include "prosec/prosec.h"
 
 static const uint8_t key16[16] = {0x2b, 0xd6, 0x45, 0x9f, 0x82, 0xc5,
                                   0xb3, 0x00, 0x95, 0x2c, 0x49, 0x10,
                                   0x48, 0x81, 0xff, 0x48};
 
-static enum prosec_backend backends[2];
+static enum prosec_backend backends[3];
 static size_t n_backends;
 
 static struct prosec_alg_input input(enum prosec_backend b)
@@ -283,33 +288,43 @@ static void test_mac_sensitivity(void **state)
     }
 }
 
-/* The prepared-key calls give what the one-shot calls give. */
+/* The prepared-key calls give what the one-shot calls give, on lengths
+ * each side of where AUTO changes backend for EIA1. */
 static void test_keyed_equals_oneshot(void **state)
 {
-    uint8_t in[100], a[100], b[100], ma[4], mb[4];
+    static const size_t lens[] = {797, 12800, 12801, 20000};
+    uint8_t in[2500], a[2500], b[2500], ma[4], mb[4];
     struct prosec_alg_key *k = NULL;
 
     (void)state;
     memset(in, 0x77, sizeof(in));
     for (size_t bi = 0; bi < n_backends; bi++) {
         struct prosec_alg_input p = input(backends[bi]);
+        enum prosec_backend want = PROSEC_BACKEND_AUTO;
 
         assert_int_equal(prosec_alg_key_new(&k, backends[bi], key16, 16),
                          PROSEC_OK);
-        assert_int_equal(prosec_alg_key_backend(k), backends[bi]);
-        for (unsigned alg = 1; alg <= 3; alg++) {
-            assert_int_equal(prosec_eea(alg, &p, in, 100, a, 100, 797),
-                             PROSEC_OK);
-            assert_int_equal(prosec_eea_keyed(k, alg, p.count, p.bearer,
-                                              p.direction, in, 100, b, 100,
-                                              797),
-                             PROSEC_OK);
-            assert_memory_equal(a, b, 100);
-            assert_int_equal(prosec_eia(alg, &p, in, 100, 797, ma), PROSEC_OK);
-            assert_int_equal(prosec_eia_keyed(k, alg, p.count, p.bearer,
-                                              p.direction, in, 100, 797, mb),
-                             PROSEC_OK);
-            assert_memory_equal(ma, mb, 4);
+        assert_int_equal(prosec_backend_resolve(backends[bi], &want),
+                         PROSEC_OK);
+        assert_int_equal(prosec_alg_key_backend(k), want);
+        for (size_t li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
+            for (unsigned alg = 1; alg <= 3; alg++) {
+                size_t bits = lens[li], n = (bits + 7) / 8;
+
+                assert_int_equal(prosec_eea(alg, &p, in, n, a, n, bits),
+                                 PROSEC_OK);
+                assert_int_equal(prosec_eea_keyed(k, alg, p.count, p.bearer,
+                                                  p.direction, in, n, b, n,
+                                                  bits),
+                                 PROSEC_OK);
+                assert_memory_equal(a, b, n);
+                assert_int_equal(prosec_eia(alg, &p, in, n, bits, ma),
+                                 PROSEC_OK);
+                assert_int_equal(prosec_eia_keyed(k, alg, p.count, p.bearer,
+                                                  p.direction, in, n, bits, mb),
+                                 PROSEC_OK);
+                assert_memory_equal(ma, mb, 4);
+            }
         }
         prosec_alg_key_free(k);
         k = NULL;
@@ -318,6 +333,171 @@ static void test_keyed_equals_oneshot(void **state)
     assert_int_equal(prosec_alg_key_new(&k, PROSEC_BACKEND_PORTABLE, key16, 17),
                      PROSEC_ERR_KEY_LEN);
     assert_null(k);
+}
+
+/*
+ * What AUTO is reported to run, per algorithm and length, is what an AUTO
+ * key runs: the keyed calls dispatch through prosec__key_e*a_backend.
+ * Each reported range is checked at both ends and just past its end, so
+ * a change of backend is reported where it happens.
+ */
+static const size_t probe_bits[] = {0,     1,     8,     511,      512,
+                                    12799, 12800, 12801, 9000 * 8, SIZE_MAX};
+
+static void check_route(struct prosec_alg_key *k, enum prosec_alg_type type,
+                        unsigned alg, size_t bits)
+{
+    enum prosec_backend b = PROSEC_BACKEND_AUTO, b2 = PROSEC_BACKEND_AUTO;
+    size_t upto = 0, upto2 = 0;
+    const struct prosec__backend *ran;
+
+    assert_int_equal(prosec_backend_resolve_alg(PROSEC_BACKEND_AUTO, type, alg,
+                                                bits, &b, &upto),
+                     PROSEC_OK);
+    assert_true(b == PROSEC_BACKEND_PORTABLE || b == PROSEC_BACKEND_IPSECMB);
+    assert_true(prosec_backend_available(b));
+    assert_true(upto >= bits);
+    ran = type == PROSEC_ALG_TYPE_PEK ? prosec__key_eea_backend(k, alg, bits)
+                                      : prosec__key_eia_backend(k, alg, bits);
+    assert_int_equal(ran->id, b);
+
+    /* the same up to upto, another backend just after */
+    assert_int_equal(prosec_backend_resolve_alg(PROSEC_BACKEND_AUTO, type, alg,
+                                                upto, &b2, &upto2),
+                     PROSEC_OK);
+    assert_int_equal(b2, b);
+    assert_int_equal(upto2, upto);
+    if (upto != SIZE_MAX) {
+        assert_int_equal(prosec_backend_resolve_alg(PROSEC_BACKEND_AUTO, type,
+                                                    alg, upto + 1, &b2, NULL),
+                         PROSEC_OK);
+        assert_int_not_equal(b2, b);
+    }
+}
+
+/* AUTO's choice for one algorithm over all lengths: a string such as
+ * "pp" (portable throughout) or "pi12800" (ipsecmb past 12800 bits). */
+static void auto_choice(enum prosec_alg_type type, unsigned alg, char *out,
+                        size_t cap)
+{
+    enum prosec_backend b = PROSEC_BACKEND_AUTO, hi = PROSEC_BACKEND_AUTO;
+    size_t upto = 0;
+
+    assert_int_equal(prosec_backend_resolve_alg(PROSEC_BACKEND_AUTO, type, alg,
+                                                0, &b, &upto),
+                     PROSEC_OK);
+    hi = b;
+    if (upto != SIZE_MAX) {
+        assert_int_equal(prosec_backend_resolve_alg(PROSEC_BACKEND_AUTO, type,
+                                                    alg, upto + 1, &hi, NULL),
+                         PROSEC_OK);
+        snprintf(out, cap, "%c%c%zu", prosec_backend_name(b)[0],
+                 prosec_backend_name(hi)[0], upto);
+        return;
+    }
+    snprintf(out, cap, "%c%c", prosec_backend_name(b)[0],
+             prosec_backend_name(hi)[0]);
+}
+
+static void test_auto_choice(void **state)
+{
+    /* The table of alg.c, where both backends run with AES-NI: EEA1..3
+     * then EIA1..3; EIA1 on ipsecmb alone without a carry-less multiply. */
+    const char *const split[6] = {
+        "pp", "ii", "pp", prosec__mul64_has_clmul() ? "pi12800" : "ii",
+        "ii", "pp"};
+    const char *env = getenv("PROSEC_BACKEND");
+    enum prosec_backend forced = PROSEC_BACKEND_AUTO, whole;
+    struct prosec_alg_key *k = NULL;
+    bool is_split;
+
+    (void)state;
+    if (env != NULL && env[0] != '\0') {
+        assert_int_equal(prosec_backend_parse(env, &forced), PROSEC_OK);
+    }
+    assert_int_equal(prosec_backend_resolve(PROSEC_BACKEND_AUTO, &whole),
+                     PROSEC_OK);
+    assert_int_equal(prosec_alg_key_new(&k, PROSEC_BACKEND_AUTO, key16, 16),
+                     PROSEC_OK);
+    assert_int_equal(prosec_alg_key_backend(k), whole);
+    is_split = whole == PROSEC_BACKEND_AUTO;
+
+    for (unsigned i = 0; i < 6; i++) {
+        enum prosec_alg_type type =
+            i < 3 ? PROSEC_ALG_TYPE_PEK : PROSEC_ALG_TYPE_PIK;
+        unsigned alg = i % 3 + 1;
+        char got[32];
+
+        for (size_t pi = 0; pi < sizeof(probe_bits) / sizeof(probe_bits[0]);
+             pi++) {
+            check_route(k, type, alg, probe_bits[pi]);
+        }
+        auto_choice(type, alg, got, sizeof(got));
+        if (forced != PROSEC_BACKEND_AUTO) {
+            /* PROSEC_BACKEND rules every algorithm */
+            assert_int_equal(whole, forced);
+            assert_int_equal(got[0], prosec_backend_name(forced)[0]);
+            assert_string_equal(got + 1, got[0] == 'p' ? "p" : "i");
+        } else if (is_split) {
+            assert_string_equal(got, split[i]);
+        } else {
+            assert_string_equal(got, "pp");
+        }
+    }
+#ifdef PROSEC_HAVE_IPSECMB
+    if (forced == PROSEC_BACKEND_AUTO) {
+        /* shared exactly when the table can be used */
+        assert_int_equal(is_split, prosec__ipsecmb_aesni());
+    }
+    /* the key holds the state of the backends it runs on, and only that:
+     * OpenSSL's AES when EEA2 or EIA2 runs portable */
+    assert_int_equal(k->imb != NULL, whole != PROSEC_BACKEND_PORTABLE);
+#else
+    assert_false(is_split);
+    assert_int_equal(whole, PROSEC_BACKEND_PORTABLE);
+#endif
+    assert_int_equal(k->aes != NULL, whole == PROSEC_BACKEND_PORTABLE);
+    prosec_alg_key_free(k);
+}
+
+static void test_resolve_alg_errors(void **state)
+{
+    enum prosec_backend b = PROSEC_BACKEND_AUTO;
+    size_t upto = 42;
+
+    (void)state;
+    assert_int_equal(prosec_backend_resolve_alg(PROSEC_BACKEND_AUTO,
+                                                PROSEC_ALG_TYPE_PEK, 1, 0, NULL,
+                                                NULL),
+                     PROSEC_ERR_NULL);
+    assert_int_equal(prosec_backend_resolve_alg(PROSEC_BACKEND_PORTABLE,
+                                                PROSEC_ALG_TYPE_PEK, 0, 8, &b,
+                                                &upto),
+                     PROSEC_ERR_ALG_ID);
+    assert_int_equal(prosec_backend_resolve_alg(PROSEC_BACKEND_PORTABLE,
+                                                PROSEC_ALG_TYPE_PIK, 4, 8, &b,
+                                                &upto),
+                     PROSEC_ERR_ALG_ID);
+    assert_int_equal(prosec_backend_resolve_alg(PROSEC_BACKEND_PORTABLE,
+                                                (enum prosec_alg_type)2, 1, 8,
+                                                &b, &upto),
+                     PROSEC_ERR_ALG_ID);
+    assert_int_equal(prosec_backend_resolve_alg((enum prosec_backend)7,
+                                                PROSEC_ALG_TYPE_PIK, 1, 8, &b,
+                                                &upto),
+                     PROSEC_ERR_BACKEND_UNKNOWN);
+    /* nothing written on error */
+    assert_int_equal(b, PROSEC_BACKEND_AUTO);
+    assert_int_equal(upto, 42);
+    /* an explicit backend runs everything, at every length */
+    for (unsigned alg = 1; alg <= 3; alg++) {
+        assert_int_equal(prosec_backend_resolve_alg(PROSEC_BACKEND_PORTABLE,
+                                                    PROSEC_ALG_TYPE_PIK, alg,
+                                                    12800, &b, &upto),
+                         PROSEC_OK);
+        assert_int_equal(b, PROSEC_BACKEND_PORTABLE);
+        assert_int_equal(upto, SIZE_MAX);
+    }
 }
 
 static void test_backend_names(void **state)
@@ -373,6 +553,8 @@ int main(void)
         cmocka_unit_test(test_bits_and_bounds),
         cmocka_unit_test(test_mac_sensitivity),
         cmocka_unit_test(test_keyed_equals_oneshot),
+        cmocka_unit_test(test_auto_choice),
+        cmocka_unit_test(test_resolve_alg_errors),
         cmocka_unit_test(test_backend_names),
         cmocka_unit_test(test_wipe_and_compare),
     };
@@ -381,5 +563,6 @@ int main(void)
     if (prosec_backend_available(PROSEC_BACKEND_IPSECMB)) {
         backends[n_backends++] = PROSEC_BACKEND_IPSECMB;
     }
+    backends[n_backends++] = PROSEC_BACKEND_AUTO;
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,9 @@
  * every bit length 0..511, then PROSEC_DIFF_ROUNDS (default 10,000) random
  * inputs of random bit length 0..12,000 with random key, COUNT, BEARER and
  * DIRECTION, and random junk in the unused trailing bits; outputs must be
- * identical.  EIA1 runs twice, once on each GF(2^64) multiplier of the
+ * identical, and AUTO (one-shot, and through a prepared AUTO key, which
+ * may hold the state of both backends) must give the same again.  EIA1
+ * runs twice, once on each GF(2^64) multiplier of the
  * portable backend (src/crypto/mul64.c).  The seed is fixed so CI is
  * reproducible; PROSEC_SEED=N (or "time") chooses another, and a failure
  * prints the seed and the round to replay.
@@ -56,16 +58,17 @@ static void hexdump(const char *what, const uint8_t *p, size_t n)
 
 static void run(unsigned alg, bool mac)
 {
-    static uint8_t in[MAX_LEN], a[MAX_LEN], b[MAX_LEN];
+    static uint8_t in[MAX_LEN], a[MAX_LEN], b[MAX_LEN], c[MAX_LEN], d[MAX_LEN];
     uint64_t s = seed ^ ((uint64_t)alg << 56) ^ ((uint64_t)mac << 48);
     uint8_t key[16];
 
     /* Every length 0..511 first (edges of words, blocks and the 64-bit
-     * f9 blocks), then random lengths, then lengths around the limits of
+     * f9 blocks), then random lengths, then lengths around where AUTO
+     * changes backend for EIA1 (12800 bits) and the limits of
      * intel-ipsec-mb 1.3 (ZUC 65504 bits, CMAC 65534 bits in all), past
      * which its backend hands over to the portable code. */
-    static const size_t edges[] = {65470, 65471, 65503, 65504,
-                                   65505, 65535, 65536, 70000};
+    static const size_t edges[] = {12799, 12800, 12801, 65470, 65471, 65503,
+                                   65504, 65505, 65535, 65536, 70000};
     const unsigned long n_edges = sizeof(edges) / sizeof(edges[0]);
 
     for (unsigned long r = 0; r < rounds + 512 + n_edges; r++) {
@@ -74,8 +77,9 @@ static void run(unsigned alg, bool mac)
                                           : (size_t)(next(&s) % (MAX_BITS + 1));
         size_t len = (bits + 7) / 8;
         uint64_t x = next(&s);
-        struct prosec_alg_input pa, pb;
-        prosec_err ea, eb;
+        struct prosec_alg_input pa, pb, pc;
+        struct prosec_alg_key *k = NULL;
+        prosec_err ea, eb, ec, ed;
 
         fill(&s, key, sizeof(key));
         fill(&s, in, len); /* junk in trailing bits included */
@@ -87,23 +91,42 @@ static void run(unsigned alg, bool mac)
                                        PROSEC_BACKEND_PORTABLE};
         pb = pa;
         pb.backend = PROSEC_BACKEND_IPSECMB;
+        pc = pa;
+        pc.backend = PROSEC_BACKEND_AUTO;
+        ed = prosec_alg_key_new(&k, PROSEC_BACKEND_AUTO, key, sizeof(key));
         if (mac) {
             ea = prosec_eia(alg, &pa, in, len, bits, a);
             eb = prosec_eia(alg, &pb, in, len, bits, b);
+            ec = prosec_eia(alg, &pc, in, len, bits, c);
+            if (ed == PROSEC_OK) {
+                ed = prosec_eia_keyed(k, alg, pa.count, pa.bearer, pa.direction,
+                                      in, len, bits, d);
+            }
             len = 4;
         } else {
             ea = prosec_eea(alg, &pa, in, len, a, len, bits);
             eb = prosec_eea(alg, &pb, in, len, b, len, bits);
+            ec = prosec_eea(alg, &pc, in, len, c, len, bits);
+            if (ed == PROSEC_OK) {
+                ed = prosec_eea_keyed(k, alg, pa.count, pa.bearer, pa.direction,
+                                      in, len, d, len, bits);
+            }
         }
-        if (ea != PROSEC_OK || eb != PROSEC_OK || memcmp(a, b, len) != 0) {
+        prosec_alg_key_free(k);
+        if (ea != PROSEC_OK || eb != PROSEC_OK || ec != PROSEC_OK ||
+            ed != PROSEC_OK || memcmp(a, b, len) != 0 ||
+            memcmp(a, c, len) != 0 || memcmp(a, d, len) != 0) {
             fprintf(stderr,
                     "%s%u differs: seed %llu round %lu, %zu bits, COUNT "
-                    "%08x BEARER %u DIRECTION %u (%s / %s)\n",
+                    "%08x BEARER %u DIRECTION %u (%s / %s / %s / %s)\n",
                     mac ? "EIA" : "EEA", alg, (unsigned long long)seed, r, bits,
                     pa.count, pa.bearer, pa.direction, prosec_err_name(ea),
-                    prosec_err_name(eb));
-            hexdump("portable", a, len);
-            hexdump("ipsecmb ", b, len);
+                    prosec_err_name(eb), prosec_err_name(ec),
+                    prosec_err_name(ed));
+            hexdump("portable ", a, len);
+            hexdump("ipsecmb  ", b, len);
+            hexdump("auto     ", c, len);
+            hexdump("auto key ", d, len);
             fail();
         }
     }

@@ -25,7 +25,8 @@ enum { MAX_DATA = 8192 };
 /*
  * The backends, the portable one twice: once with the CPU's carry-less
  * multiply for EIA1 (when it has one), once with the portable multiplier
- * (src/crypto/mul64.c), so that neither goes untested.
+ * (src/crypto/mul64.c), so that neither goes untested; then AUTO, which
+ * shares the algorithms between them.
  */
 static const struct variant {
     enum prosec_backend backend;
@@ -35,6 +36,7 @@ static const struct variant {
     {PROSEC_BACKEND_PORTABLE, PROSEC__MUL64_CLMUL, "portable"},
     {PROSEC_BACKEND_PORTABLE, PROSEC__MUL64_PORTABLE, "portable+mul64-c"},
     {PROSEC_BACKEND_IPSECMB, PROSEC__MUL64_AUTO, "ipsecmb"},
+    {PROSEC_BACKEND_AUTO, PROSEC__MUL64_AUTO, "auto"},
 };
 
 struct file_case {

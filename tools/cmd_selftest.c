@@ -3,8 +3,10 @@
  * `prosec crypto selftest`: one official known answer per algorithm on
  * every backend that runs here, plus the KDF and the ProSe derivations.
  * The full official sets run in the test suite (tests/vectors); this is
- * the quick check an operator runs on a device.
+ * the quick check an operator runs on a device.  It also shows where AUTO
+ * runs each algorithm, which depends on the machine.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "cli.h"
@@ -108,10 +110,43 @@ static bool run_kdf_kat(void)
            memcmp(pek, wpek, 16) == 0;
 }
 
+/* One algorithm's AUTO backend: "portable", or with a change at some
+ * length, "portable (ipsecmb above 1600 octets)". */
+static bool print_auto_alg(const struct cli *c, const struct kat *k)
+{
+    enum prosec_alg_type type =
+        k->mac ? PROSEC_ALG_TYPE_PIK : PROSEC_ALG_TYPE_PEK;
+    enum prosec_backend b;
+    size_t upto = 0;
+
+    if (prosec_backend_resolve_alg(PROSEC_BACKEND_AUTO, type, k->alg, 0, &b,
+                                   &upto) != PROSEC_OK) {
+        return false;
+    }
+    fprintf(c->out, "%s %s", k->name, prosec_backend_name(b));
+    while (upto != SIZE_MAX) {
+        size_t from = upto;
+
+        if (prosec_backend_resolve_alg(PROSEC_BACKEND_AUTO, type, k->alg,
+                                       from + 1, &b, &upto) != PROSEC_OK) {
+            return false;
+        }
+        if (from % 8 == 0) {
+            fprintf(c->out, " (%s above %zu octets)", prosec_backend_name(b),
+                    from / 8);
+        } else {
+            fprintf(c->out, " (%s above %zu bits)", prosec_backend_name(b),
+                    from);
+        }
+    }
+    return true;
+}
+
 int prosec_cmd_selftest(const struct cli *c, int argc, char **argv)
 {
-    static const enum prosec_backend all[] = {PROSEC_BACKEND_PORTABLE,
-                                              PROSEC_BACKEND_IPSECMB};
+    static const enum prosec_backend all[] = {
+        PROSEC_BACKEND_PORTABLE, PROSEC_BACKEND_IPSECMB, PROSEC_BACKEND_AUTO};
+    const size_t n_kats = sizeof(kats) / sizeof(kats[0]);
     enum prosec_backend dflt = PROSEC_BACKEND_PORTABLE;
     bool ok = true;
 
@@ -125,17 +160,17 @@ int prosec_cmd_selftest(const struct cli *c, int argc, char **argv)
     fprintf(c->out, "prosec %s crypto self-check (default backend: %s)\n",
             prosec_version(), prosec_backend_name(dflt));
     fprintf(c->out, "  %-9s", "backend");
-    for (size_t i = 0; i < sizeof(kats) / sizeof(kats[0]); i++) {
+    for (size_t i = 0; i < n_kats; i++) {
         fprintf(c->out, " %-5s", kats[i].name);
     }
     fputc('\n', c->out);
-    for (size_t bi = 0; bi < 2; bi++) {
+    for (size_t bi = 0; bi < sizeof(all) / sizeof(all[0]); bi++) {
         fprintf(c->out, "  %-9s", prosec_backend_name(all[bi]));
         if (!prosec_backend_available(all[bi])) {
             fprintf(c->out, " (not available here)\n");
             continue;
         }
-        for (size_t i = 0; i < sizeof(kats) / sizeof(kats[0]); i++) {
+        for (size_t i = 0; i < n_kats; i++) {
             bool pass = run_kat(&kats[i], all[bi]);
 
             ok = ok && pass;
@@ -143,6 +178,15 @@ int prosec_cmd_selftest(const struct cli *c, int argc, char **argv)
         }
         fputc('\n', c->out);
     }
+    fprintf(c->out, "  auto:");
+    for (size_t i = 0; i < n_kats; i++) {
+        fputs(i > 0 ? ", " : " ", c->out);
+        if (!print_auto_alg(c, &kats[i])) {
+            fputs("FAIL", c->out);
+            ok = false;
+        }
+    }
+    fputc('\n', c->out);
     if (run_kdf_kat()) {
         fprintf(c->out, "  KDF (TS 33.220), PTK and PEK (TS 33.303): ok\n");
     } else {

@@ -37,7 +37,9 @@ PROSEC_API bool prosec_ct_equal(const void *a, const void *b, size_t len);
  * with OpenSSL for AES; IPSECMB is Intel's intel-ipsec-mb, present only when
  * the library was built with it and the CPU supports it.  AUTO takes the
  * PROSEC_BACKEND environment variable ("portable" or "ipsecmb") when it is
- * set, else the fastest available backend; it is resolved once per process.
+ * set, which then runs every algorithm; else it runs each algorithm on the
+ * backend that is fastest for it (for some, by message length), as
+ * prosec_backend_resolve_alg tells.  It is resolved once per process.
  */
 enum prosec_backend {
     PROSEC_BACKEND_AUTO = 0,
@@ -59,12 +61,31 @@ PROSEC_API const char *prosec_backend_name(enum prosec_backend b);
 PROSEC_API bool prosec_backend_available(enum prosec_backend b);
 
 /*
- * Resolves b (AUTO through PROSEC_BACKEND or the fastest) to the backend
- * that would run.  Errors: PROSEC_ERR_BACKEND_UNKNOWN (PROSEC_BACKEND holds
- * another name), PROSEC_ERR_BACKEND_UNAVAILABLE.
+ * Resolves b to the backend that runs every algorithm: b itself, or for
+ * AUTO the one PROSEC_BACKEND names, or PORTABLE where intel-ipsec-mb does
+ * not run; AUTO when AUTO shares the algorithms between the two backends
+ * (then prosec_backend_resolve_alg tells which runs what).
+ * Errors: PROSEC_ERR_BACKEND_UNKNOWN (b, or PROSEC_BACKEND, holds another
+ * name), PROSEC_ERR_BACKEND_UNAVAILABLE.
  */
 PROSEC_API PROSEC_WARN_UNUSED prosec_err
 prosec_backend_resolve(enum prosec_backend b, enum prosec_backend *out);
+
+/*
+ * The backend (never AUTO) that b runs 128-EEA<alg> (type
+ * PROSEC_ALG_TYPE_PEK) or 128-EIA<alg> (PROSEC_ALG_TYPE_PIK) on, alg 1..3,
+ * for a message of length_bits bits.  When same_up_to is not NULL, it
+ * receives the greatest length (at least length_bits) up to which the
+ * answer stays the same, SIZE_MAX when it does for every longer one.  A
+ * backend may pass lengths its library refuses to prosec's own code (see
+ * ipsecmb.c); it is still the one named here.
+ * Errors: PROSEC_ERR_NULL (out), PROSEC_ERR_ALG_ID (type or alg; EEA0 runs
+ * on no backend), the errors of prosec_backend_resolve.  *out and
+ * *same_up_to are set only on success.
+ */
+PROSEC_API PROSEC_WARN_UNUSED prosec_err prosec_backend_resolve_alg(
+    enum prosec_backend b, enum prosec_alg_type type, unsigned alg,
+    size_t length_bits, enum prosec_backend *out, size_t *same_up_to);
 
 /*
  * The inputs of an EEA or EIA call besides the data (TS 33.401 B.1, B.2).
@@ -132,23 +153,29 @@ PROSEC_API void prosec_zuc_keystream(const uint8_t key[16],
  * A 128-bit algorithm key prepared once for many messages: the AES key
  * schedule and the backend's state are kept, so a call per message costs
  * only the message.  Opaque; one key serves EEA and EIA of every algorithm.
- * Not for use by two threads at once.
+ * Not for use by two threads at once; distinct keys may be used by
+ * distinct threads.
  *
  * prosec_alg_key_new copies key (key_len octets, which must be
- * PROSEC_ALG_KEY_LEN) into a new object for backend b (AUTO resolved as in
- * prosec_backend_resolve).  Errors: PROSEC_ERR_NULL, PROSEC_ERR_KEY_LEN,
- * the errors of prosec_backend_resolve, PROSEC_ERR_NOMEM,
- * PROSEC_ERR_CRYPTO_LIB.  *out is set only on success.
+ * PROSEC_ALG_KEY_LEN) into a new object for backend b.  An AUTO key runs
+ * each algorithm where prosec_backend_resolve_alg says; it is made with
+ * the state of each backend it runs on, so that a call only picks one,
+ * without locks.
+ * Errors: PROSEC_ERR_NULL, PROSEC_ERR_KEY_LEN, the errors of
+ * prosec_backend_resolve, PROSEC_ERR_NOMEM, PROSEC_ERR_CRYPTO_LIB.  *out is
+ * set only on success.
  */
 struct prosec_alg_key;
 PROSEC_API PROSEC_WARN_UNUSED prosec_err
 prosec_alg_key_new(struct prosec_alg_key **out, enum prosec_backend b,
                    const uint8_t *key, size_t key_len);
 
-/* Wipes and frees k; NULL does nothing. */
+/* Wipes and frees k and the state of each of its backends; NULL does
+ * nothing. */
 PROSEC_API void prosec_alg_key_free(struct prosec_alg_key *k);
 
-/* The backend k runs on (never AUTO). */
+/* The backend k runs every algorithm on, as prosec_backend_resolve gives
+ * it: AUTO when k shares them between the two. */
 PROSEC_API enum prosec_backend
 prosec_alg_key_backend(const struct prosec_alg_key *k);
 

@@ -63,18 +63,12 @@ struct prosec__iv {
     uint32_t fresh; /* FRESH of f9 (EIA1): BEARER << 27 for 128-EIA1 */
 };
 
-/* A key prepared for one backend; see prosec_alg_key_new. */
-struct prosec_alg_key {
-    const struct prosec__backend *be;
-    uint8_t key[PROSEC_ALG_KEY_LEN];
-    void *state; /* the backend's own, or NULL */
-};
-
 struct prosec__backend {
     enum prosec_backend id;
-    /* Prepares k->state from k->key; may be NULL. */
+    /* Prepares this backend's part of k's state from k->key; may be NULL.
+     * Runs only when k's plan sends some algorithm to this backend. */
     prosec_err (*key_init)(struct prosec_alg_key *k);
-    /* Wipes and frees k->state (which may be NULL). */
+    /* Wipes and frees this backend's part of k's state (even if absent). */
     void (*key_free)(struct prosec_alg_key *k);
     prosec_err (*eea)(struct prosec_alg_key *k, unsigned alg,
                       const struct prosec__iv *iv, const uint8_t *in,
@@ -84,16 +78,71 @@ struct prosec__backend {
                       size_t bits, uint8_t mac[PROSEC_MAC_LEN]);
 };
 
+/*
+ * Where one algorithm runs: on lo for messages of up to lo_max_bits bits,
+ * on hi for longer ones.  lo == hi (with lo_max_bits SIZE_MAX) for all
+ * but the algorithms whose fastest backend depends on the length.
+ */
+struct prosec__route {
+    const struct prosec__backend *lo, *hi;
+    size_t lo_max_bits;
+};
+
+/*
+ * Where every algorithm runs, by EEA and EIA number (entry 0 unused: the
+ * front end does EEA0).  Plans are static and never change once made, so
+ * keys point to them and threads read them without locks (alg.c).
+ */
+struct prosec__plan {
+    enum prosec_backend id; /* PORTABLE or IPSECMB if it runs all, or AUTO */
+    struct prosec__route eea[PROSEC_EEA_MAX + 1];
+    struct prosec__route eia[PROSEC_EIA_MAX + 1];
+};
+
+struct prosec__aes;
+
+/* A key prepared for the backends of its plan; see prosec_alg_key_new. */
+struct prosec_alg_key {
+    const struct prosec__plan *plan;
+    uint8_t key[PROSEC_ALG_KEY_LEN];
+    struct prosec__aes *aes; /* the portable backend's AES, or NULL */
+    void *imb;               /* intel-ipsec-mb's state, or NULL */
+};
+
+static inline const struct prosec__backend *
+prosec__route_pick(const struct prosec__route *r, size_t bits)
+{
+    return bits <= r->lo_max_bits ? r->lo : r->hi;
+}
+
+/* The backend a call on k of 128-EEA<alg> or 128-EIA<alg> (alg 1..3) over
+ * bits bits runs on: what the keyed calls dispatch through. */
+static inline const struct prosec__backend *
+prosec__key_eea_backend(const struct prosec_alg_key *k, unsigned alg,
+                        size_t bits)
+{
+    return prosec__route_pick(&k->plan->eea[alg], bits);
+}
+
+static inline const struct prosec__backend *
+prosec__key_eia_backend(const struct prosec_alg_key *k, unsigned alg,
+                        size_t bits)
+{
+    return prosec__route_pick(&k->plan->eia[alg], bits);
+}
+
 extern const struct prosec__backend prosec__backend_portable;
 #ifdef PROSEC_HAVE_IPSECMB
 extern const struct prosec__backend prosec__backend_ipsecmb;
 /* True when intel-ipsec-mb initialises on this CPU. */
 bool prosec__ipsecmb_usable(void);
+/* True when it does, with AES-NI (not its IMB_ARCH_NOAESNI emulation). */
+bool prosec__ipsecmb_aesni(void);
 #endif
 
 /*
  * UIA2 (f9) with any FRESH, which 128-EIA1 fixes to BEARER << 27: only the
- * official UIA2 test data need it.  Runs on k's backend.
+ * official UIA2 test data need it.  Runs where k runs EIA1 for bits.
  */
 prosec_err prosec__uia2(struct prosec_alg_key *k, uint32_t count,
                         uint32_t fresh, uint8_t direction, const uint8_t *msg,
@@ -152,6 +201,10 @@ bool prosec__mul64_select(enum prosec__mul64_impl impl);
 
 /* The multiplier in use: "portable", "pclmul" or "pmull". */
 const char *prosec__mul64_name(void);
+
+/* True when this build and CPU have the carry-less multiply, whichever
+ * multiplier is in use (AUTO's choice for EIA1 depends on it, alg.c). */
+bool prosec__mul64_has_clmul(void);
 
 /* OpenSSL AES state of a key (aes.c). */
 struct prosec__aes;

@@ -8,7 +8,8 @@
  * The job API keeps jobs in the manager, and the single-buffer calls
  * report refusals in the manager's errno, so each thread gets its own
  * manager, freed when the thread ends.  A shared one, made once, tells
- * whether the library runs here and prepares key schedules.
+ * whether the library runs here (and on which instruction set, which AUTO
+ * weighs in alg.c) and prepares key schedules.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -34,16 +35,16 @@ enum {
 
 /* ---- managers ------------------------------------------------------------ */
 
-static IMB_MGR *new_mgr(void)
+static IMB_MGR *new_mgr(IMB_ARCH *arch)
 {
     IMB_MGR *m = alloc_mb_mgr(0);
-    IMB_ARCH arch = IMB_ARCH_NONE;
 
+    *arch = IMB_ARCH_NONE;
     if (m == NULL) {
         return NULL;
     }
-    init_mb_mgr_auto(m, &arch);
-    if (imb_get_errno(m) != 0 || arch == IMB_ARCH_NONE) {
+    init_mb_mgr_auto(m, arch);
+    if (imb_get_errno(m) != 0 || *arch == IMB_ARCH_NONE) {
         free_mb_mgr(m);
         return NULL;
     }
@@ -52,10 +53,11 @@ static IMB_MGR *new_mgr(void)
 
 static pthread_once_t shared_once = PTHREAD_ONCE_INIT;
 static IMB_MGR *shared_mgr;
+static IMB_ARCH shared_arch;
 
 static void make_shared(void)
 {
-    shared_mgr = new_mgr();
+    shared_mgr = new_mgr(&shared_arch);
 }
 
 static IMB_MGR *shared(void)
@@ -67,6 +69,11 @@ static IMB_MGR *shared(void)
 bool prosec__ipsecmb_usable(void)
 {
     return shared() != NULL;
+}
+
+bool prosec__ipsecmb_aesni(void)
+{
+    return shared() != NULL && shared_arch != IMB_ARCH_NOAESNI;
 }
 
 static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
@@ -84,12 +91,13 @@ static void make_tls_key(void)
 
 static IMB_MGR *thread_mgr(void)
 {
+    IMB_ARCH arch;
     IMB_MGR *m;
 
     (void)pthread_once(&tls_once, make_tls_key);
     m = pthread_getspecific(tls_key);
     if (m == NULL) {
-        m = new_mgr();
+        m = new_mgr(&arch);
         if (m != NULL && pthread_setspecific(tls_key, m) != 0) {
             free_mb_mgr(m);
             m = NULL;
@@ -131,17 +139,17 @@ static prosec_err imb_key_init(struct prosec_alg_key *k)
         free(ik);
         return PROSEC_ERR_CRYPTO_LIB;
     }
-    k->state = ik;
+    k->imb = ik;
     return PROSEC_OK;
 }
 
 static void imb_key_free(struct prosec_alg_key *k)
 {
-    if (k->state != NULL) {
-        prosec__aes_free(((struct imb_key *)k->state)->aes);
-        prosec_wipe(k->state, sizeof(struct imb_key));
-        free(k->state);
-        k->state = NULL;
+    if (k->imb != NULL) {
+        prosec__aes_free(((struct imb_key *)k->imb)->aes);
+        prosec_wipe(k->imb, sizeof(struct imb_key));
+        free(k->imb);
+        k->imb = NULL;
     }
 }
 
@@ -232,7 +240,7 @@ static prosec_err eia2_long(struct prosec_alg_key *k,
                             const struct prosec__iv *iv, const uint8_t *msg,
                             size_t bits, uint8_t mac[PROSEC_MAC_LEN])
 {
-    struct imb_key *ik = k->state;
+    struct imb_key *ik = k->imb;
 
     if (ik->aes == NULL) {
         prosec_err err = prosec__aes_new(&ik->aes, k->key);
@@ -311,7 +319,7 @@ static prosec_err imb_eea(struct prosec_alg_key *k, unsigned alg,
                           const struct prosec__iv *iv, const uint8_t *in,
                           uint8_t *out, size_t bits)
 {
-    struct imb_key *ik = k->state;
+    struct imb_key *ik = k->imb;
     IMB_MGR *m = thread_mgr();
     uint8_t v[16];
 
@@ -350,7 +358,7 @@ static prosec_err imb_eia(struct prosec_alg_key *k, unsigned alg,
                           const struct prosec__iv *iv, const uint8_t *msg,
                           size_t bits, uint8_t mac[PROSEC_MAC_LEN])
 {
-    struct imb_key *ik = k->state;
+    struct imb_key *ik = k->imb;
     IMB_MGR *m = thread_mgr();
     uint8_t v[16];
     uint32_t tag = 0;

@@ -385,6 +385,11 @@ const char *prosec__mul64_name(void)
     return ops()->name;
 }
 
+bool prosec__mul64_has_clmul(void)
+{
+    return clmul_if_usable() != NULL;
+}
+
 uint64_t prosec__mul64(uint64_t v, uint64_t p)
 {
     return ops()->mul(v, p);
