@@ -41,15 +41,36 @@ int cli_fail(const struct cli *c, const char *fmt, ...)
 int cli_parse(const struct cli *c, int argc, char **argv,
               const struct cli_opt *opts, size_t n_opts, struct cli_val *vals)
 {
+    size_t n_pos = 0;
+
+    return cli_parse_pos(c, argc, argv, opts, n_opts, vals, NULL, 0, &n_pos);
+}
+
+int cli_parse_pos(const struct cli *c, int argc, char **argv,
+                  const struct cli_opt *opts, size_t n_opts,
+                  struct cli_val *vals, const char **pos, size_t max_pos,
+                  size_t *n_pos)
+{
+    bool options = true;
+
+    *n_pos = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *name, *eq, *value;
         size_t nlen, k;
 
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+        if (options && (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)) {
             return -1;
         }
-        if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
-            return cli_usage_error(c, "unexpected argument '%.40s'", a);
+        if (options && strcmp(a, "--") == 0) {
+            options = false;
+            continue;
+        }
+        if (!options || strncmp(a, "--", 2) != 0 || a[2] == '\0') {
+            if (*n_pos == max_pos) {
+                return cli_usage_error(c, "unexpected argument '%.40s'", a);
+            }
+            pos[(*n_pos)++] = a;
+            continue;
         }
         name = a + 2;
         eq = strchr(name, '=');
@@ -64,7 +85,13 @@ int cli_parse(const struct cli *c, int argc, char **argv,
             return cli_usage_error(c, "unknown option '--%.*s'",
                                    (int)(nlen > 40 ? 40 : nlen), name);
         }
-        if (eq != NULL) {
+        if (opts[k].flag) {
+            if (eq != NULL) {
+                return cli_usage_error(c, "option --%s takes no value",
+                                       opts[k].name);
+            }
+            value = "";
+        } else if (eq != NULL) {
             value = eq + 1;
         } else if (i + 1 < argc) {
             value = argv[++i];

@@ -26,6 +26,7 @@ struct cli_opt {
     const char *name; /* "key", matched as --key or --key=value */
     bool repeat;      /* may be given more than once */
     bool secret;      /* never quote its value in an error */
+    bool flag;        /* takes no value (--json); v[] gets "" */
 };
 
 enum { CLI_MAX_VALUES = 32 };
@@ -56,6 +57,16 @@ int cli_fail(const struct cli *c, const char *fmt, ...) PROSEC_PRINTF(2, 3);
  */
 int cli_parse(const struct cli *c, int argc, char **argv,
               const struct cli_opt *opts, size_t n_opts, struct cli_val *vals);
+
+/*
+ * cli_parse that also takes up to max_pos arguments that are not options
+ * (NAME, DEVICE), in order, into pos; *n_pos gets their count.  "--"
+ * ends the options.  More than max_pos is an error.
+ */
+int cli_parse_pos(const struct cli *c, int argc, char **argv,
+                  const struct cli_opt *opts, size_t n_opts,
+                  struct cli_val *vals, const char **pos, size_t max_pos,
+                  size_t *n_pos);
 
 /*
  * cli_parse, with --help answered: prints usage to out and sets *done with

@@ -39,10 +39,10 @@ static const char usage[] =
 enum { A_ALG, A_KEY, A_COUNT, A_BEARER, A_DIR, A_LENGTH, A_IN, A_BACKEND, A_N };
 
 static const struct cli_opt alg_opts[A_N] = {
-    {"alg", false, false},       {"key", false, true},
-    {"count", false, false},     {"bearer", false, false},
-    {"direction", false, false}, {"length", false, false},
-    {"in", false, true},         {"backend", false, false},
+    {"alg", false, false, false},       {"key", false, true, false},
+    {"count", false, false, false},     {"bearer", false, false, false},
+    {"direction", false, false, false}, {"length", false, false, false},
+    {"in", false, true, false},         {"backend", false, false, false},
 };
 
 static int run_alg(const struct cli *c, int argc, char **argv, bool mac)
@@ -140,8 +140,9 @@ out:
 
 enum { K_KEY, K_FC, K_PARAM, K_N };
 
-static const struct cli_opt kdf_opts[K_N] = {
-    {"key", false, true}, {"fc", false, false}, {"param", true, false}};
+static const struct cli_opt kdf_opts[K_N] = {{"key", false, true, false},
+                                             {"fc", false, false, false},
+                                             {"param", true, false, false}};
 
 static int run_kdf(const struct cli *c, int argc, char **argv)
 {
@@ -214,10 +215,10 @@ out:
 
 enum { P_PGK, P_MEMBER, P_PTKID, P_GROUP, P_N };
 
-static const struct cli_opt ptk_opts[P_N] = {{"pgk", false, true},
-                                             {"member", false, false},
-                                             {"ptk-id", false, false},
-                                             {"group", false, false}};
+static const struct cli_opt ptk_opts[P_N] = {{"pgk", false, true, false},
+                                             {"member", false, false, false},
+                                             {"ptk-id", false, false, false},
+                                             {"group", false, false, false}};
 
 static int run_ptk(const struct cli *c, int argc, char **argv)
 {
@@ -265,8 +266,8 @@ out:
 
 enum { E_PTK, E_ALG, E_N };
 
-static const struct cli_opt pek_opts[E_N] = {{"ptk", false, true},
-                                             {"alg", false, false}};
+static const struct cli_opt pek_opts[E_N] = {{"ptk", false, true, false},
+                                             {"alg", false, false, false}};
 
 static int run_alg_key(const struct cli *c, int argc, char **argv,
                        bool integrity)

@@ -44,12 +44,12 @@ enum {
 };
 
 static const struct cli_opt opts[O_N] = {
-    {"pgk", false, true},       {"pgk-id", false, false},
-    {"group", false, false},    {"member", false, false},
-    {"alg", false, false},      {"profile", false, false},
-    {"ptk-id", false, false},   {"sn", false, false},
-    {"sdu-type", false, false}, {"bearer", false, false},
-    {"in", false, true},
+    {"pgk", false, true, false},       {"pgk-id", false, false, false},
+    {"group", false, false, false},    {"member", false, false, false},
+    {"alg", false, false, false},      {"profile", false, false, false},
+    {"ptk-id", false, false, false},   {"sn", false, false, false},
+    {"sdu-type", false, false, false}, {"bearer", false, false, false},
+    {"in", false, true, false},
 };
 
 /* What protect and unprotect share. */

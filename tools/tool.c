@@ -18,6 +18,8 @@ static const char usage[] =
     "             (prosec crypto --help)\n"
     "  pdu        protect, unprotect and inspect one-to-many PDUs\n"
     "             (prosec pdu --help)\n"
+    "  kmf        the Key Management Function: make it, run it, manage\n"
+    "             devices and groups (prosec kmf --help)\n"
     "\n"
     "  --help     this text      --version   the version\n"
     "\n"
@@ -30,6 +32,7 @@ static const struct {
 } groups[] = {
     {"crypto", prosec_cmd_crypto},
     {"pdu", prosec_cmd_pdu},
+    {"kmf", prosec_cmd_kmf},
 };
 
 int prosec_main(FILE *out, FILE *err, int argc, char **argv)

@@ -85,7 +85,18 @@
       "key file missing, unreadable or not exactly 32 octets")                 \
     X(ERR_KS_KEY_FILE_MODE,                                                    \
       "key file must be mode 0600 or 0400 and owned by the current user")      \
-    X(ERR_KS_NO_ENTRY, "no such entry in the keystore")
+    X(ERR_KS_NO_ENTRY, "no such entry in the keystore")                        \
+    /* files, services and the KMF */                                         \
+    X(ERR_IO, "file, folder or socket operation failed")                       \
+    X(ERR_PERM, "permissions too loose or wrong owner")                        \
+    X(ERR_EXISTS, "already exists")                                            \
+    X(ERR_NOT_FOUND, "not found")                                              \
+    X(ERR_DB, "database error")                                                \
+    X(ERR_TLS, "TLS or certificate error")                                     \
+    X(ERR_CONFIG, "bad configuration")                                         \
+    X(ERR_UNREACHABLE, "the KMF cannot be reached")                            \
+    X(ERR_DENIED, "refused by the KMF")                                        \
+    X(ERR_PROTOCOL, "unexpected or malformed message from the peer")
 
 typedef enum {
 #define PROSEC__ERR_ENUM(name, msg) PROSEC_##name,
@@ -105,5 +116,13 @@ PROSEC_API const char *prosec_strerror(prosec_err err);
  * NULL; an unknown value gives "PROSEC_ERR_UNKNOWN".
  */
 PROSEC_API const char *prosec_err_name(prosec_err err);
+
+/*
+ * What the last failing call of this thread said about its failure beyond
+ * the code (which file, field or peer, and why), or "" when it said
+ * nothing.  Functions that set it say so in their contract; it never holds
+ * key bytes.  Valid until the next call into libprosec on this thread.
+ */
+PROSEC_API const char *prosec_error_detail(void);
 
 #endif

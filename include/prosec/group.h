@@ -182,6 +182,15 @@ PROSEC_API uint64_t prosec_keyring_generation(const struct prosec_keyring *kr);
 PROSEC_API bool prosec_keyring_holds(const struct prosec_keyring *kr,
                                      uint8_t pgk_id);
 
+/*
+ * Removes pgk_id from the ring entirely, key wiped, tombstone and all (a
+ * device undoing a change its storage refused, or making room for a PGK
+ * ID its KMF gives again).  Errors: PROSEC_ERR_NULL,
+ * PROSEC_ERR_PGK_UNKNOWN.
+ */
+PROSEC_API PROSEC_WARN_UNUSED prosec_err
+prosec_keyring_forget(struct prosec_keyring *kr, uint8_t pgk_id);
+
 /* Marks a PGK as having no PTK ID left for sending. */
 PROSEC_API PROSEC_WARN_UNUSED prosec_err
 prosec_keyring_exhaust(struct prosec_keyring *kr, uint8_t pgk_id);

@@ -233,6 +233,22 @@ prosec_err prosec_keyring_revoke(struct prosec_keyring *kr, uint8_t pgk_id)
     return PROSEC_OK;
 }
 
+prosec_err prosec_keyring_forget(struct prosec_keyring *kr, uint8_t pgk_id)
+{
+    struct slot *s;
+
+    if (kr == NULL) {
+        return PROSEC_ERR_NULL;
+    }
+    s = find(kr, pgk_id);
+    if (s == NULL) {
+        return PROSEC_ERR_PGK_UNKNOWN;
+    }
+    prosec_wipe(s, sizeof(*s));
+    kr->generation++;
+    return PROSEC_OK;
+}
+
 prosec_err prosec_keyring_exhaust(struct prosec_keyring *kr, uint8_t pgk_id)
 {
     struct slot *s;

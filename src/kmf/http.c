@@ -1,0 +1,419 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The KMF's HTTPS API on libevent: TLS 1.3 only, a client certificate
+ * from the KMF's CA required.  The certificate is checked twice: in the
+ * handshake (a revoked or unknown device fails TLS) and on every request
+ * (a resumed session skips the first check).  Routes, all POST with a
+ * JSON body:
+ *
+ *   /v1/key-request, /v1/key-release   a device
+ *   /v1/admin/OP                       the admin credential
+ *
+ * Errors answer with a status and {"error": NAME, "message": TEXT}.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "kmf.h"
+
+enum { BODY_MAX = 65536, HEADERS_MAX = 8192, TIMEOUT_S = 30 };
+
+static int ex_kmf = -1; /* SSL_CTX ex_data index of struct kmf */
+
+/* The lower-case hex serial of x, as ca.c writes it. */
+static bool serial_of(X509 *x, char out[41])
+{
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+    char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
+    bool ok = hex != NULL && prosec__fmt(out, 41, "%s", hex);
+
+    for (char *p = out; ok && *p != '\0'; p++) {
+        if (*p >= 'A' && *p <= 'F') {
+            *p = (char)(*p - 'A' + 'a');
+        }
+    }
+    OPENSSL_free(hex);
+    BN_free(bn);
+    return ok;
+}
+
+static struct prosec__ratelimit tls_refusals = {1000, 20, 0, 0, 0};
+
+/* The handshake's check: a certificate of ours, of a device not revoked
+ * (or the admin's). */
+static int verify(int ok, X509_STORE_CTX *ctx)
+{
+    SSL *ssl =
+        X509_STORE_CTX_get_ex_data(ctx, SSL_get_ex_data_X509_STORE_CTX_idx());
+    struct kmf *k = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ex_kmf);
+    X509 *x = X509_STORE_CTX_get_current_cert(ctx);
+    struct kmf_caller who;
+    char serial[41];
+
+    if (!ok) {
+        if (prosec__ratelimit(&tls_refusals, prosec__mono_ms())) {
+            prosec__warn(
+                "tls: client certificate refused: %s",
+                X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+        }
+        return 0;
+    }
+    if (X509_STORE_CTX_get_error_depth(ctx) != 0) {
+        return 1;
+    }
+    if (!serial_of(x, serial) || kmf_caller_of(k, serial, &who) != PROSEC_OK) {
+        if (prosec__ratelimit(&tls_refusals, prosec__mono_ms())) {
+            prosec__warn("tls: client refused: %s", prosec_error_detail());
+        }
+        X509_STORE_CTX_set_error(ctx, X509_V_ERR_CERT_REVOKED);
+        return 0;
+    }
+    return 1;
+}
+
+/*
+ * A resumed session skips the certificate check of the handshake: a
+ * ticket of a device revoked since is ignored here, so that device goes
+ * through a full handshake and fails it.
+ */
+static SSL_TICKET_RETURN on_ticket(SSL *ssl, SSL_SESSION *ss,
+                                   const unsigned char *name, size_t len,
+                                   SSL_TICKET_STATUS status, void *arg)
+{
+    struct kmf *k = arg;
+    X509 *peer = ss != NULL ? SSL_SESSION_get0_peer(ss) : NULL;
+    struct kmf_caller who;
+    char serial[41];
+
+    (void)ssl;
+    (void)name;
+    (void)len;
+    switch (status) {
+    case SSL_TICKET_SUCCESS:
+    case SSL_TICKET_SUCCESS_RENEW:
+        if (peer == NULL || !serial_of(peer, serial) ||
+            kmf_caller_of(k, serial, &who) != PROSEC_OK) {
+            return SSL_TICKET_RETURN_IGNORE_RENEW;
+        }
+        return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE
+                                            : SSL_TICKET_RETURN_USE_RENEW;
+    case SSL_TICKET_FATAL_ERR_MALLOC:
+    case SSL_TICKET_FATAL_ERR_OTHER:
+        return SSL_TICKET_RETURN_ABORT;
+    default:
+        return SSL_TICKET_RETURN_IGNORE_RENEW;
+    }
+}
+
+static SSL_CTX *make_ctx(struct kmf *k)
+{
+    char crt[4200], key[4200], ca[4200];
+    SSL_CTX *c = SSL_CTX_new(TLS_server_method());
+
+    if (c == NULL || ex_kmf < 0) {
+        SSL_CTX_free(c);
+        return NULL;
+    }
+    (void)prosec__fmt(crt, sizeof(crt), "%s/server.crt", k->dir);
+    (void)prosec__fmt(key, sizeof(key), "%s/server.key", k->dir);
+    (void)prosec__fmt(ca, sizeof(ca), "%s/ca.crt", k->dir);
+    if (SSL_CTX_set_min_proto_version(c, TLS1_3_VERSION) != 1 ||
+        SSL_CTX_use_certificate_chain_file(c, crt) != 1 ||
+        SSL_CTX_use_PrivateKey_file(c, key, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(c) != 1 ||
+        SSL_CTX_load_verify_locations(c, ca, NULL) != 1) {
+        SSL_CTX_free(c);
+        return NULL;
+    }
+    SSL_CTX_set_ex_data(c, ex_kmf, k);
+    SSL_CTX_set_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                       verify);
+    SSL_CTX_set_verify_depth(c, 2);
+    /* resumption with client certificates needs a session context */
+    SSL_CTX_set_session_id_context(c, (const unsigned char *)"prosec-kmf", 10);
+    SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION);
+    if (SSL_CTX_set_session_ticket_cb(c, NULL, on_ticket, k) != 1) {
+        SSL_CTX_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static struct bufferevent *new_bev(struct event_base *base, void *arg)
+{
+    struct kmf *k = arg;
+    SSL *ssl = SSL_new(k->ssl);
+
+    if (ssl == NULL) {
+        return NULL;
+    }
+    return bufferevent_openssl_socket_new(
+        base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+}
+
+/* ---- answers ----------------------------------------------------------------
+ */
+
+static void free_wiped(const void *data, size_t len, void *arg)
+{
+    (void)arg;
+    prosec__free_wiped((void *)(uintptr_t)data, len);
+}
+
+/* Sends text (malloc'd; it is wiped and freed once sent). */
+static void reply(struct evhttp_request *req, int status, char *text)
+{
+    struct evbuffer *out = evhttp_request_get_output_buffer(req);
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    size_t n = text != NULL ? strlen(text) : 0;
+
+    evhttp_add_header(h, "Content-Type", "application/json");
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    if (text != NULL &&
+        evbuffer_add_reference(out, text, n, free_wiped, NULL) != 0) {
+        prosec__free_wiped(text, n);
+    }
+    evhttp_send_reply(req, status, status == 200 ? "OK" : "Error", NULL);
+}
+
+static int status_of(prosec_err err)
+{
+    switch (err) {
+    case PROSEC_ERR_NOT_FOUND:
+        return 404;
+    case PROSEC_ERR_EXISTS:
+    case PROSEC_ERR_FULL:
+        return 409;
+    case PROSEC_ERR_DENIED:
+        return 403;
+    case PROSEC_ERR_DB:
+    case PROSEC_ERR_NOMEM:
+    case PROSEC_ERR_INTERNAL:
+    case PROSEC_ERR_CRYPTO_LIB:
+    case PROSEC_ERR_TLS:
+    case PROSEC_ERR_IO:
+        return 500;
+    default:
+        return 400;
+    }
+}
+
+static void reply_error(struct evhttp_request *req, prosec_err err)
+{
+    const char *d = prosec_error_detail();
+    json_t *j = json_pack("{s:s, s:s}", "error", prosec_err_name(err),
+                          "message", d[0] != '\0' ? d : prosec_strerror(err));
+    char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+
+    json_decref(j);
+    reply(req, status_of(err), text);
+}
+
+/* ---- routing
+ * ----------------------------------------------------------------- */
+
+static const struct {
+    const char *op;
+    kmf_op_fn fn;
+} admin_ops[] = {
+    {"device/add", kmf_op_device_add},
+    {"device/list", kmf_op_device_list},
+    {"device/revoke", kmf_op_device_revoke},
+    {"group/create", kmf_op_group_create},
+    {"group/list", kmf_op_group_list},
+    {"group/add-member", kmf_op_group_add_member},
+    {"group/remove-member", kmf_op_group_remove_member},
+    {"group/rekey", kmf_op_group_rekey},
+    {"group/compromise", kmf_op_group_compromise},
+    {"group/show", kmf_op_group_show},
+    {"audit", kmf_op_audit},
+    {"status", kmf_op_status},
+};
+
+static prosec_err caller(struct kmf *k, struct evhttp_request *req,
+                         struct kmf_caller *who)
+{
+    struct evhttp_connection *c = evhttp_request_get_connection(req);
+    struct bufferevent *bev =
+        c != NULL ? evhttp_connection_get_bufferevent(c) : NULL;
+    SSL *ssl = bev != NULL ? bufferevent_openssl_get_ssl(bev) : NULL;
+    X509 *peer = ssl != NULL ? SSL_get0_peer_certificate(ssl) : NULL;
+    char serial[41];
+
+    if (peer == NULL || !serial_of(peer, serial)) {
+        return prosec__fail(PROSEC_ERR_DENIED, "no client certificate");
+    }
+    return kmf_caller_of(k, serial, who);
+}
+
+static void run_admin(struct kmf *k, struct evhttp_request *req,
+                      const struct kmf_caller *who, const char *op,
+                      const char *body, size_t len)
+{
+    json_error_t jerr;
+    json_t *in = NULL, *out = NULL;
+    prosec_err err = PROSEC_ERR_NOT_FOUND;
+
+    if (!who->admin) {
+        reply_error(req, prosec__fail(PROSEC_ERR_DENIED,
+                                      "admin operations need the admin "
+                                      "credential"));
+        return;
+    }
+    in = len > 0 ? json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr)
+                 : json_object();
+    if (!json_is_object(in)) {
+        json_decref(in);
+        reply_error(req, prosec__fail(PROSEC_ERR_ARG,
+                                      "the request is not a JSON object"));
+        return;
+    }
+    prosec__fail(PROSEC_ERR_NOT_FOUND, "no admin operation '%.40s'", op);
+    for (size_t i = 0; i < sizeof(admin_ops) / sizeof(admin_ops[0]); i++) {
+        if (strcmp(op, admin_ops[i].op) == 0) {
+            prosec__detail_clear();
+            err = admin_ops[i].fn(k, who, in, &out);
+            break;
+        }
+    }
+    json_decref(in);
+    if (err != PROSEC_OK) {
+        reply_error(req, err);
+        return;
+    }
+    reply(req, 200, json_dumps(out, JSON_COMPACT));
+    json_decref(out);
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    struct kmf *k = arg;
+    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+    struct kmf_caller who;
+    char *body, *text = NULL;
+    prosec_err err;
+
+    prosec__detail_clear();
+    err = caller(k, req, &who);
+    if (err != PROSEC_OK) {
+        prosec__warn("http: request refused: %s", prosec_error_detail());
+        reply_error(req, err);
+        return;
+    }
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST || path == NULL) {
+        reply_error(req, prosec__fail(PROSEC_ERR_ARG, "POST only"));
+        return;
+    }
+    body = (char *)evbuffer_pullup(in, -1);
+    if (body == NULL && len > 0) {
+        reply_error(req, PROSEC_ERR_NOMEM);
+        return;
+    }
+    if (strncmp(path, "/v1/admin/", 10) == 0) {
+        run_admin(k, req, &who, path + 10, body, len);
+        return;
+    }
+    if (strcmp(path, "/v1/key-request") == 0) {
+        err = kmf_key_request(k, &who, body, len, &text);
+    } else if (strcmp(path, "/v1/key-release") == 0) {
+        err = kmf_key_release(k, &who, body, len, &text);
+    } else {
+        err = prosec__fail(PROSEC_ERR_NOT_FOUND, "no such resource");
+    }
+    if (err != PROSEC_OK) {
+        prosec__info("http: %s from %s refused: %s", path, who.name,
+                     prosec_error_detail());
+        reply_error(req, err);
+        return;
+    }
+    reply(req, 200, text);
+}
+
+prosec_err kmf_http_start(struct kmf *k, const char *addr, char *bound,
+                          size_t cap)
+{
+    struct sockaddr_storage a;
+    unsigned alen = 0;
+    evutil_socket_t fd;
+
+    if (ex_kmf < 0) {
+        ex_kmf = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+    }
+    if (!prosec__parse_addr(addr, true, &a, &alen)) {
+        return prosec__fail(PROSEC_ERR_CONFIG,
+                            "listen address '%.64s' is not ADDR:PORT", addr);
+    }
+    k->ssl = make_ctx(k);
+    if (k->ssl == NULL) {
+        return prosec__fail(PROSEC_ERR_TLS,
+                            "cannot load server.crt, server.key or ca.crt "
+                            "of %s",
+                            k->dir);
+    }
+    k->http = evhttp_new(k->base);
+    if (k->http == NULL) {
+        return PROSEC_ERR_NOMEM;
+    }
+    evhttp_set_bevcb(k->http, new_bev, k);
+    evhttp_set_gencb(k->http, on_request, k);
+    evhttp_set_max_body_size(k->http, BODY_MAX);
+    evhttp_set_max_headers_size(k->http, HEADERS_MAX);
+    evhttp_set_timeout(k->http, TIMEOUT_S);
+    evhttp_set_allowed_methods(k->http, EVHTTP_REQ_POST);
+    /* bind ourselves, for a clear error and port 0 */
+    fd = socket(a.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        return prosec__fail(PROSEC_ERR_IO, "socket: %s", strerror(errno));
+    }
+    {
+        int one = 1;
+
+        (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    }
+    if (bind(fd, (struct sockaddr *)&a, alen) != 0 || listen(fd, 512) != 0) {
+        prosec_err e = prosec__fail(PROSEC_ERR_IO, "cannot listen on %s: %s",
+                                    addr, strerror(errno));
+
+        evutil_closesocket(fd);
+        return e;
+    }
+    if (evhttp_accept_socket(k->http, fd) != 0) {
+        evutil_closesocket(fd);
+        return PROSEC_ERR_IO;
+    }
+    {
+        struct sockaddr_storage got;
+        socklen_t glen = sizeof(got);
+
+        if (getsockname(fd, (struct sockaddr *)&got, &glen) == 0) {
+            prosec__format_addr(bound, cap, &got);
+        }
+    }
+    return PROSEC_OK;
+}
+
+void kmf_http_stop(struct kmf *k)
+{
+    if (k->http != NULL) {
+        evhttp_free(k->http);
+        k->http = NULL;
+    }
+    SSL_CTX_free(k->ssl);
+    k->ssl = NULL;
+}
