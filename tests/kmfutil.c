@@ -141,10 +141,14 @@ void tkmf_remove(struct tkmf *k)
 static json_t *call(const struct tkmf *k, const char *op, json_t *req,
                     prosec_err *err, bool quiet)
 {
-    char *text = json_dumps(req != NULL ? req : json_object(), JSON_COMPACT);
+    char *text;
     char *resp = NULL;
     json_t *out = NULL;
 
+    if (req == NULL) {
+        req = json_object();
+    }
+    text = json_dumps(req, JSON_COMPACT);
     json_decref(req);
     *err = prosec_kmf_admin(k->dir, op, text, &resp);
     free(text);
@@ -273,8 +277,12 @@ static void handle(struct tdev *t)
         t->pushes++;
     } else {
         t->revokes++;
+        memcpy(t->revoke_raw, t->raw, t->raw_len);
+        t->revoke_len = t->raw_len;
     }
     if (t->answer) {
+        memcpy(t->sent, reply, rlen);
+        t->sent_len = rlen;
         (void)sendto(t->fd, reply, rlen, 0, (struct sockaddr *)&from, flen);
     }
 }

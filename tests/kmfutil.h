@@ -50,6 +50,10 @@ struct tdev {
     bool answer;       /* answer pushes (default true) */
     uint8_t raw[1024]; /* the last datagram received */
     size_t raw_len;
+    uint8_t revoke_raw[1024]; /* the last revocation received */
+    size_t revoke_len;
+    uint8_t sent[1024]; /* the last answer sent */
+    size_t sent_len;
     uint8_t pmk[32]; /* what the hooks saw */
     uint32_t pmk_id;
 };

@@ -123,6 +123,9 @@ void prosec__https_free(struct prosec__https *h);
  * KMF's name; NULL: directly again. */
 PROSEC_WARN_UNUSED prosec_err prosec__https_via(struct prosec__https *h,
                                                 const char *addr);
+/* A new connection for every request (the TLS session is still resumed):
+ * for benchmarks of the handshake path. */
+void prosec__https_fresh(struct prosec__https *h, bool fresh);
 /*
  * POSTs body (JSON) to path; *resp gets the answer's body (malloc'd,
  * free with prosec__free_wiped(p, strlen(p))) and *status the HTTP code.

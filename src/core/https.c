@@ -162,6 +162,12 @@ prosec_err prosec__https_via(struct prosec__https *h, const char *addr)
     return PROSEC_OK;
 }
 
+void prosec__https_fresh(struct prosec__https *h, bool fresh)
+{
+    (void)curl_easy_setopt(h->curl, CURLOPT_FRESH_CONNECT, fresh ? 1L : 0L);
+    (void)curl_easy_setopt(h->curl, CURLOPT_FORBID_REUSE, fresh ? 1L : 0L);
+}
+
 prosec_err prosec__https_post(struct prosec__https *h, const char *path,
                               const char *body, long timeout_ms, char **resp,
                               long *status)

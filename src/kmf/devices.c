@@ -665,14 +665,16 @@ prosec_err kmf_op_status(struct kmf *k, const struct kmf_caller *who,
         return err != PROSEC_OK ? err : PROSEC_ERR_DB;
     }
     *resp = json_pack(
-        "{s:s, s:s, s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I}}", "name",
-        k->conf.name, "uri", k->uri, "version", prosec_version(), "devices",
-        (json_int_t)sqlite3_column_int64(s, 0), "groups",
+        "{s:s, s:s, s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I}, "
+        "s:{s:I, s:I}}",
+        "name", k->conf.name, "uri", k->uri, "version", prosec_version(),
+        "devices", (json_int_t)sqlite3_column_int64(s, 0), "groups",
         (json_int_t)sqlite3_column_int64(s, 1), "pending_deliveries",
         (json_int_t)sqlite3_column_int64(s, 2), "push", "sent",
         (json_int_t)k->push.sent, "answered", (json_int_t)k->push.answered,
         "in_flight", (json_int_t)k->push.n, "bytes_out",
-        (json_int_t)k->push.bytes_out, "bytes_in",
-        (json_int_t)k->push.bytes_in);
+        (json_int_t)k->push.bytes_out, "bytes_in", (json_int_t)k->push.bytes_in,
+        "tls", "full_handshakes", (json_int_t)k->tls_full, "resumed",
+        (json_int_t)k->tls_resumed);
     return *resp != NULL ? PROSEC_OK : PROSEC_ERR_NOMEM;
 }

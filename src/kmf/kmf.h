@@ -175,6 +175,7 @@ struct kmf {
     int udp_fd;
     struct event *udp_ev, *tick_ev, *retry_ev, *flush_ev, *sig_ev[2];
     struct kmf_push_table push;
+    uint64_t tls_full, tls_resumed; /* handshakes done */
     bool stopping;
 };
 

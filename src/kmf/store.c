@@ -7,6 +7,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "kmf.h"
 
@@ -175,6 +176,13 @@ prosec_err kmf_store_open(struct kmf_store *st, const char *path,
         return err;
     }
     sqlite3_busy_timeout(st->db, 5000);
+    /* the folder is 0700 already; the file is kept private too (SQLite
+     * gives its -wal and -shm files the database's mode) */
+    if (chmod(path, 0600) != 0) {
+        err = prosec__fail(PROSEC_ERR_IO, "cannot chmod %s", path);
+        kmf_store_close(st);
+        return err;
+    }
     /* synchronous=FULL: a committed change survives a power cut, not
      * only a crash of the daemon */
     err = kmf_exec(st, "PRAGMA journal_mode = WAL;"
