@@ -193,7 +193,7 @@ static prosec_err save_pmk(void *ctx, uint32_t id, const uint8_t pmk[32])
 
 bool tdev_new(struct tdev *t, const struct tkmf *k, const char *name)
 {
-    struct prosec_device_hooks hooks = {save_pmk, NULL, NULL, NULL, t};
+    struct prosec_device_hooks hooks = {.save_pmk = save_pmk, .ctx = t};
     struct prosec_device_cred cred;
     struct sockaddr_in a;
     socklen_t alen = sizeof(a);

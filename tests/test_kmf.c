@@ -450,7 +450,8 @@ static void test_no_key_in_files(void **state)
     cred.cert_pem = strdup(cred.cert_pem);
     cred.key_pem = strdup(cred.key_pem);
     hooks =
-        (struct prosec_device_hooks){record_pmk, NULL, record_pgk, NULL, &seen};
+        (struct prosec_device_hooks){
+            .save_pmk = record_pmk, .save_pgk = record_pgk, .ctx = &seen};
     prosec_device_free(d.d);
     assert_int_equal(prosec_device_new(&d.d, &cred, &hooks), PROSEC_OK);
     prosec_device_cred_wipe(&cred);

@@ -20,6 +20,8 @@ static const char usage[] =
     "             (prosec pdu --help)\n"
     "  kmf        the Key Management Function: make it, run it, manage\n"
     "             devices and groups (prosec kmf --help)\n"
+    "  device     a device: enrol it, run its agent, send and listen\n"
+    "             (prosec device --help)\n"
     "\n"
     "  --help     this text      --version   the version\n"
     "\n"
@@ -33,6 +35,7 @@ static const struct {
     {"crypto", prosec_cmd_crypto},
     {"pdu", prosec_cmd_pdu},
     {"kmf", prosec_cmd_kmf},
+    {"device", prosec_cmd_device},
 };
 
 int prosec_main(FILE *out, FILE *err, int argc, char **argv)

@@ -65,6 +65,11 @@ struct prosec_device_hooks {
                            const struct prosec_pgk *pgk);
     prosec_err (*revoke_pgk)(void *ctx, uint32_t group_id, uint8_t pgk_id);
     void *ctx;
+    /* around the network wait of a key request or release, so that other
+     * threads may use the device meanwhile (may be NULL): the caller
+     * holds its lock on entry, unlock lets it go, relock takes it back */
+    void (*unlock)(void *ctx);
+    void (*relock)(void *ctx);
 };
 
 struct prosec_device;

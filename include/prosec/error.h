@@ -96,7 +96,8 @@
     X(ERR_CONFIG, "bad configuration")                                         \
     X(ERR_UNREACHABLE, "the KMF cannot be reached")                            \
     X(ERR_DENIED, "refused by the KMF")                                        \
-    X(ERR_PROTOCOL, "unexpected or malformed message from the peer")
+    X(ERR_PROTOCOL, "unexpected or malformed message from the peer")         \
+    X(ERR_TIMEOUT, "timed out")
 
 typedef enum {
 #define PROSEC__ERR_ENUM(name, msg) PROSEC_##name,

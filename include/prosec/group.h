@@ -302,6 +302,23 @@ PROSEC_API PROSEC_WARN_UNUSED prosec_err prosec_receiver_unprotect(
 PROSEC_API void prosec_receiver_stats(const struct prosec_receiver *r,
                                       struct prosec_receiver_stats *out);
 
+/*
+ * High-water marks, so that a receiver that restarts refuses what it took
+ * before: prosec_receiver_marks calls fn for every (sender, PGK) it holds
+ * with the newest PTK ID and the highest SN accepted under it; after a
+ * restart prosec_receiver_restore_mark makes (sender, PGK) refuse every
+ * PDU at or below (ptk_id, sn) (too old, or a replay).  A restored mark of
+ * a PGK the ring no longer holds is dropped at the next ring change.
+ * Errors: PROSEC_ERR_NULL, PROSEC_ERR_L2_ID, PROSEC_ERR_NOMEM.
+ */
+typedef void (*prosec_mark_fn)(void *ctx, uint32_t sender_id, uint8_t pgk_id,
+                               uint16_t ptk_id, uint16_t sn);
+PROSEC_API void prosec_receiver_marks(const struct prosec_receiver *r,
+                                      prosec_mark_fn fn, void *ctx);
+PROSEC_API PROSEC_WARN_UNUSED prosec_err
+prosec_receiver_restore_mark(struct prosec_receiver *r, uint32_t sender_id,
+                             uint8_t pgk_id, uint16_t ptk_id, uint16_t sn);
+
 /* ---- replay window (exposed for its table test) -------------------------- */
 
 /*

@@ -371,6 +371,12 @@ PROSEC_API PROSEC_WARN_UNUSED prosec_err prosec_keystore_replay_get(
 PROSEC_API size_t
 prosec_keystore_replay_count(const struct prosec_keystore *ks);
 
+/* Mark i (0 .. count - 1), to restore a receiver after a restart.
+ * Errors: PROSEC_ERR_NULL, PROSEC_ERR_KS_NO_ENTRY. */
+PROSEC_API PROSEC_WARN_UNUSED prosec_err prosec_keystore_replay_at(
+    const struct prosec_keystore *ks, size_t i, uint32_t *group_id,
+    uint32_t *sender_id, uint8_t *pgk_id, uint16_t *ptk_id, uint16_t *sn);
+
 /* ---- settings
  * ------------------------------------------------------------------ */
 

@@ -3,6 +3,7 @@
 #ifndef PROSEC_PROSEC_H
 #define PROSEC_PROSEC_H
 
+#include "agent.h"
 #include "attr.h"
 #include "constants.h"
 #include "crypto.h"

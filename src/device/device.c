@@ -329,6 +329,23 @@ prosec_err prosec_device_restore_pgk(struct prosec_device *d, uint32_t group_id,
 
 /* ---- key request -------------------------------------------------------- */
 
+/* The HTTPS exchange, with the caller's lock let go meanwhile. */
+static prosec_err post(struct prosec_device *d, const char *path,
+                       const char *text, long timeout_ms, char **body,
+                       long *status)
+{
+    prosec_err err;
+
+    if (d->hooks.unlock != NULL) {
+        d->hooks.unlock(d->hooks.ctx);
+    }
+    err = prosec__https_post(d->https, path, text, timeout_ms, body, status);
+    if (d->hooks.relock != NULL) {
+        d->hooks.relock(d->hooks.ctx);
+    }
+    return err;
+}
+
 static prosec_err refusal(const char *body, long status)
 {
     json_t *j = json_loads(body, 0, NULL);
@@ -481,8 +498,7 @@ prosec_err prosec_device_key_request(struct prosec_device *d,
     }
     err = prosec_key_request_encode(r, &text);
     if (err == PROSEC_OK) {
-        err = prosec__https_post(d->https, "/v1/key-request", text, timeout_ms,
-                                 &body, &status);
+        err = post(d, "/v1/key-request", text, timeout_ms, &body, &status);
     }
     if (err == PROSEC_OK && status != 200) {
         err = refusal(body, status);

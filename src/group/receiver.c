@@ -373,3 +373,51 @@ void prosec_receiver_stats(const struct prosec_receiver *r,
 {
     *out = r->stats;
 }
+
+void prosec_receiver_marks(const struct prosec_receiver *r, prosec_mark_fn fn,
+                           void *ctx)
+{
+    for (size_t i = 0; r != NULL && fn != NULL && i < r->senders.cap; i++) {
+        const struct sender_state *st = &r->snd_val[i];
+        uint64_t key = r->senders.key[i];
+
+        if (r->senders.stamp[i] == 0 || st->cur == 0 || st->win_cur.top == 0) {
+            continue;
+        }
+        /* top is the highest SN + 1 */
+        fn(ctx, (uint32_t)(key >> 8), (uint8_t)key, st->cur,
+           (uint16_t)(st->win_cur.top - 1));
+    }
+}
+
+prosec_err prosec_receiver_restore_mark(struct prosec_receiver *r,
+                                        uint32_t sender_id, uint8_t pgk_id,
+                                        uint16_t ptk_id, uint16_t sn)
+{
+    uint64_t key = sender_id_key(sender_id, pgk_id);
+    struct sender_state *st;
+    bool evicted;
+    long slot;
+
+    if (r == NULL) {
+        return PROSEC_ERR_NULL;
+    }
+    if (sender_id > PROSEC_L2_ID_MAX) {
+        return PROSEC_ERR_L2_ID;
+    }
+    slot = lru_find(&r->senders, key);
+    if (slot < 0) {
+        slot = (long)lru_insert(&r->senders, key, &evicted);
+        if (evicted) {
+            r->stats.evicted_senders++;
+        }
+    }
+    st = &r->snd_val[slot];
+    memset(st, 0, sizeof(*st));
+    /* every SN up to sn of ptk_id counts as seen; older PTK IDs are too
+     * old, newer ones open */
+    st->cur = ptk_id;
+    st->win_cur.top = (uint32_t)sn + 1;
+    memset(st->win_cur.bits, 0xFF, sizeof(st->win_cur.bits));
+    return PROSEC_OK;
+}

@@ -747,6 +747,26 @@ size_t prosec_keystore_replay_count(const struct prosec_keystore *ks)
     return ks == NULL ? 0 : ks->n_replay;
 }
 
+prosec_err prosec_keystore_replay_at(const struct prosec_keystore *ks, size_t i,
+                                     uint32_t *group_id, uint32_t *sender_id,
+                                     uint8_t *pgk_id, uint16_t *ptk_id,
+                                     uint16_t *sn)
+{
+    if (ks == NULL || group_id == NULL || sender_id == NULL || pgk_id == NULL ||
+        ptk_id == NULL || sn == NULL) {
+        return PROSEC_ERR_NULL;
+    }
+    if (i >= ks->n_replay) {
+        return PROSEC_ERR_KS_NO_ENTRY;
+    }
+    *group_id = ks->replay[i].group_id;
+    *sender_id = ks->replay[i].sender_id;
+    *pgk_id = ks->replay[i].pgk_id;
+    *ptk_id = ks->replay[i].ptk_id;
+    *sn = ks->replay[i].sn;
+    return PROSEC_OK;
+}
+
 /* ---- settings
  * ---------------------------------------------------------------- */
 
