@@ -91,7 +91,7 @@ static struct prosec_keystore *full_store(void)
 
 static void put_store(const char *dir, const char *name,
                       const struct prosec_keystore *ks,
-                      const struct prosec__ks_seal *m, uint8_t mode)
+                      struct prosec__ks_seal *m, uint8_t mode)
 {
     uint8_t *body = NULL, *file = NULL;
     size_t blen = 0, flen = 0;

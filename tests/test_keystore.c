@@ -9,9 +9,13 @@
  * of a write, simulated and real, after which the file opens as exactly
  * the old state or exactly the new; no key in clear in the file; expiry;
  * and a real struct prosec_sender persisting its reservations through it.
+ * The sealing key is derived once per seal: saves run no KDF (counted
+ * through prosec__ks_kdf_runs, not timed), keep the salt and draw a fresh
+ * nonce each.
  *
  * Argon2 runs with tiny parameters (PROSEC_SEAL_ALLOW_WEAK_KDF) except in
- * test_default_kdf, which runs the defaults once.
+ * test_default_kdf and test_saves_reuse_key, which run the defaults a few
+ * times.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -33,6 +37,9 @@
 #include "prosec/prosec.h"
 
 enum { GROUP_A = 0xd4e5f6, GROUP_B = 0x000102, MEMBER = 0xa1b2c3 };
+
+/* Where the salt and nonce sit in a header (docs/keystore.md). */
+enum { SALT_AT = 24, NONCE_AT = 56 };
 
 static const char passphrase[] = "correct horse battery staple";
 static const char private_pem[] =
@@ -494,8 +501,10 @@ static void test_round_trip_passphrase(void **state)
         assert_int_equal(al, bl);
         assert_memory_equal(a, b, al);
         assert_int_equal(fal, fbl);
-        /* fresh salt and nonce: header differs beyond the parameters */
-        assert_memory_not_equal(fa + 24, fb + 24, 44);
+        /* the salt (and key) of the open, a fresh nonce */
+        assert_memory_equal(fa + SALT_AT, fb + SALT_AT, PROSEC__KS_SALT_LEN);
+        assert_memory_not_equal(fa + NONCE_AT, fb + NONCE_AT,
+                                PROSEC__KS_NONCE_LEN);
         free(a);
         free(b);
         free(fa);
@@ -1403,10 +1412,14 @@ static void test_kdf_bounds(void **state)
 
         assert_non_null(t);
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            uint64_t runs = prosec__ks_kdf_runs(PROSEC__KS_KDF_ARGON2ID);
+
             memcpy(t, file, len);
             memcpy(t + cases[i].off, cases[i].v, 4);
             write_bytes(f->path, t, len, 0600);
             expect_open_fails(f->path, &s, cases[i].want);
+            assert_int_equal(prosec__ks_kdf_runs(PROSEC__KS_KDF_ARGON2ID),
+                             runs);
         }
         free(t);
     }
@@ -1445,6 +1458,218 @@ static void test_default_kdf(void **state)
     assert_int_equal(file[21], 0x13);
     free(file);
 
+    assert_int_equal(prosec_keystore_open(&ks, f->path, &s), PROSEC_OK);
+    check(ks, &c);
+    prosec_keystore_close(ks);
+}
+
+/* The salt, nonce and sealed octets (body and tag) of the file at path. */
+struct sealed {
+    uint8_t salt[PROSEC__KS_SALT_LEN];
+    uint8_t nonce[PROSEC__KS_NONCE_LEN];
+    uint8_t *ct; /* malloc'd */
+    size_t ct_len;
+};
+
+static struct sealed sealed_of(const char *path)
+{
+    struct sealed r;
+    size_t len;
+    uint8_t *file = read_bytes(path, &len);
+
+    assert_non_null(file);
+    assert_true(len > PROSEC__KS_HDR_LEN);
+    memcpy(r.salt, file + SALT_AT, sizeof(r.salt));
+    memcpy(r.nonce, file + NONCE_AT, sizeof(r.nonce));
+    r.ct_len = len - PROSEC__KS_HDR_LEN;
+    r.ct = malloc(r.ct_len);
+    assert_non_null(r.ct);
+    memcpy(r.ct, file + PROSEC__KS_HDR_LEN, r.ct_len);
+    free(file);
+    return r;
+}
+
+static uint64_t argon2_runs(void)
+{
+    return prosec__ks_kdf_runs(PROSEC__KS_KDF_ARGON2ID);
+}
+
+/*
+ * Saves ks n times, every other time with no change (the same body sealed
+ * again), and checks that no save derived a key, that all kept one salt
+ * (copied to salt) and that no two drew the same nonce or wrote the same
+ * sealed octets.
+ */
+static void save_many(struct prosec_keystore *ks, const char *path, size_t n,
+                      uint8_t salt[PROSEC__KS_SALT_LEN])
+{
+    struct sealed *seen = calloc(n, sizeof(*seen));
+    uint64_t runs = argon2_runs();
+    uint64_t hkdf = prosec__ks_kdf_runs(PROSEC__KS_KDF_KEY);
+
+    assert_non_null(seen);
+    for (size_t i = 0; i < n; i++) {
+        char v[32];
+
+        if (i % 2 == 0) { /* fixed width: one length for every body */
+            snprintf(v, sizeof(v), "%04zu", i);
+            assert_int_equal(prosec_keystore_setting_set(ks, "n", v, strlen(v)),
+                             PROSEC_OK);
+        }
+        assert_int_equal(prosec_keystore_save(ks), PROSEC_OK);
+        seen[i] = sealed_of(path);
+        assert_memory_equal(seen[i].salt, seen[0].salt, sizeof(seen[0].salt));
+        for (size_t j = 0; j < i; j++) {
+            assert_memory_not_equal(seen[i].nonce, seen[j].nonce,
+                                    sizeof(seen[i].nonce));
+            assert_int_equal(seen[i].ct_len, seen[j].ct_len);
+            assert_memory_not_equal(seen[i].ct, seen[j].ct, seen[i].ct_len);
+        }
+    }
+    assert_int_equal(argon2_runs(), runs);
+    assert_int_equal(prosec__ks_kdf_runs(PROSEC__KS_KDF_KEY), hkdf);
+    memcpy(salt, seen[0].salt, PROSEC__KS_SALT_LEN);
+    for (size_t i = 0; i < n; i++) {
+        free(seen[i].ct);
+    }
+    free(seen);
+}
+
+/* The salt of the file at path. */
+static void salt_of(const char *path, uint8_t salt[PROSEC__KS_SALT_LEN])
+{
+    struct sealed r = sealed_of(path);
+
+    memcpy(salt, r.salt, PROSEC__KS_SALT_LEN);
+    free(r.ct);
+}
+
+/*
+ * The saves of the device agent, with the default Argon2 cost: the key is
+ * derived at create, open and set_seal (one run each), never in a save,
+ * and a file saved many times still opens with the passphrase.
+ */
+static void test_saves_reuse_key(void **state)
+{
+    enum { SAVES = 40 };
+    static const char pass2[] = "a new passphrase";
+    struct fixture *f = *state;
+    struct prosec_seal s, s2;
+    struct prosec_keystore *ks = NULL;
+    struct content c;
+    uint8_t created[PROSEC__KS_SALT_LEN], salt[PROSEC__KS_SALT_LEN];
+    uint64_t runs = argon2_runs();
+    const char *v;
+    size_t n;
+
+    memset(&s, 0, sizeof(s));
+    s.kind = PROSEC_SEAL_PASSPHRASE;
+    s.passphrase = (const uint8_t *)passphrase;
+    s.passphrase_len = strlen(passphrase);
+    s2 = s;
+    s2.passphrase = (const uint8_t *)pass2;
+    s2.passphrase_len = strlen(pass2);
+
+    /* create: one run; SAVES saves after it, under its salt: none */
+    assert_int_equal(prosec_keystore_create(&ks, f->path, &s), PROSEC_OK);
+    assert_int_equal(argon2_runs(), runs + 1);
+    salt_of(f->path, created);
+    fill(ks, &c, 1);
+    save_many(ks, f->path, SAVES, salt);
+    assert_memory_equal(salt, created, sizeof(salt));
+    printf("  %d saves at the default Argon2 cost: %u Argon2 runs\n", SAVES,
+           (unsigned)(argon2_runs() - runs - 1));
+    prosec_keystore_close(ks);
+    ks = NULL;
+
+    /* the open (one run) takes the file's salt and key for its saves */
+    assert_int_equal(prosec_keystore_open(&ks, f->path, &s), PROSEC_OK);
+    assert_int_equal(argon2_runs(), runs + 2);
+    check(ks, &c);
+    assert_int_equal(prosec_keystore_setting(ks, "n", &v, &n), PROSEC_OK);
+    assert_int_equal(n, 4);
+    assert_memory_equal(v, "0038", 4);
+    save_many(ks, f->path, SAVES, salt);
+    assert_memory_equal(salt, created, sizeof(salt));
+
+    /* set_seal: one run, in the call; the saves after it keep its salt */
+    assert_int_equal(prosec_keystore_set_seal(ks, &s2), PROSEC_OK);
+    assert_int_equal(argon2_runs(), runs + 3);
+    save_many(ks, f->path, 4, salt);
+    assert_memory_not_equal(salt, created, sizeof(salt));
+    prosec_keystore_close(ks);
+    ks = NULL;
+
+    expect_open_fails(f->path, &s, PROSEC_ERR_KS_AUTH);
+    assert_int_equal(prosec_keystore_open(&ks, f->path, &s2), PROSEC_OK);
+    check(ks, &c);
+    prosec_keystore_close(ks);
+}
+
+/* A key file's saves derive nothing either; nor does a failed set_seal. */
+static void test_saves_reuse_key_file(void **state)
+{
+    struct fixture *f = *state;
+    struct prosec_seal kf = keyfile_seal(f->keyfile);
+    struct prosec_seal weak = pass_seal(passphrase);
+    struct prosec_keystore *ks = NULL;
+    struct content c;
+    uint8_t first[PROSEC__KS_SALT_LEN], salt[PROSEC__KS_SALT_LEN];
+    uint64_t hkdf;
+
+    write_bytes(f->keyfile, f->key, sizeof(f->key), 0600);
+    make_store(f, &kf, &c, 1);
+    hkdf = prosec__ks_kdf_runs(PROSEC__KS_KDF_KEY);
+    assert_int_equal(prosec_keystore_open(&ks, f->path, &kf), PROSEC_OK);
+    assert_int_equal(prosec__ks_kdf_runs(PROSEC__KS_KDF_KEY), hkdf + 1);
+    salt_of(f->path, first);
+    save_many(ks, f->path, 8, salt);
+    assert_memory_equal(salt, first, sizeof(salt));
+
+    /* a refused seal neither derives nor changes the seal in use */
+    weak.argon2.lanes = 5;
+    hkdf = prosec__ks_kdf_runs(PROSEC__KS_KDF_KEY);
+    assert_int_equal(prosec_keystore_set_seal(ks, &weak),
+                     PROSEC_ERR_KS_KDF_PARAMS);
+    assert_int_equal(prosec__ks_kdf_runs(PROSEC__KS_KDF_KEY), hkdf);
+    save_many(ks, f->path, 2, salt);
+    assert_memory_equal(salt, first, sizeof(salt));
+    prosec_keystore_close(ks);
+    ks = NULL;
+    assert_int_equal(prosec_keystore_open(&ks, f->path, &kf), PROSEC_OK);
+    check(ks, &c);
+    prosec_keystore_close(ks);
+}
+
+/* After PROSEC__KS_SEALS_PER_KEY seals under one key, a save draws a new
+ * salt (one Argon2 run) and goes on under it. */
+static void test_nonce_budget(void **state)
+{
+    struct fixture *f = *state;
+    struct prosec_seal s = pass_seal(passphrase);
+    struct prosec_keystore *ks = NULL;
+    struct content c;
+    uint8_t first[PROSEC__KS_SALT_LEN], salt[PROSEC__KS_SALT_LEN];
+    uint64_t runs;
+
+    make_store(f, &s, &c, 1);
+    assert_int_equal(prosec_keystore_open(&ks, f->path, &s), PROSEC_OK);
+    salt_of(f->path, first);
+    runs = argon2_runs();
+    ks->sec->seal.sealed = PROSEC__KS_SEALS_PER_KEY - 1;
+    assert_int_equal(prosec_keystore_save(ks), PROSEC_OK); /* the last */
+    assert_int_equal(argon2_runs(), runs);
+    salt_of(f->path, salt);
+    assert_memory_equal(salt, first, sizeof(salt));
+    assert_int_equal(prosec_keystore_save(ks), PROSEC_OK); /* a new key */
+    assert_int_equal(argon2_runs(), runs + 1);
+    assert_true(ks->sec->seal.sealed == 1);
+    salt_of(f->path, salt);
+    assert_memory_not_equal(salt, first, sizeof(salt));
+    save_many(ks, f->path, 3, first);
+    assert_memory_equal(first, salt, sizeof(salt));
+    prosec_keystore_close(ks);
+    ks = NULL;
     assert_int_equal(prosec_keystore_open(&ks, f->path, &s), PROSEC_OK);
     check(ks, &c);
     prosec_keystore_close(ks);
@@ -2109,6 +2334,9 @@ int main(void)
         T(test_unknown_versions),
         T(test_kdf_bounds),
         T(test_default_kdf),
+        T(test_saves_reuse_key),
+        T(test_saves_reuse_key_file),
+        T(test_nonce_budget),
         T(test_permissions),
         T(test_lock),
         T(test_write_faults),

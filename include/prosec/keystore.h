@@ -6,9 +6,12 @@
  * settings.  The file is a clear but authenticated header and a body
  * sealed with ChaCha20-Poly1305 under a key from Argon2id over a
  * passphrase, or from a 32-octet key (a key file standing in for a
- * hardware keystore).  Every save writes a fresh salt and nonce to a
- * temporary file, flushes it, renames it over the old file and flushes
- * the folder, so a crash leaves the old state or the new one.
+ * hardware keystore).  The sealing key is derived once per seal: at open
+ * from the file's salt, at create and at prosec_keystore_set_seal from a
+ * fresh one, and kept with its salt in locked memory.  Every save seals
+ * under it with a fresh random nonce (no Argon2 run), writes a temporary
+ * file, flushes it, renames it over the old file and flushes the folder,
+ * so a crash leaves the old state or the new one.
  *
  * An open keystore holds an exclusive lock (flock on PATH.lock) until it
  * is closed, so two handles, in one process or two, never write the file
@@ -121,10 +124,12 @@ struct prosec_keystore;
 
 /*
  * Creates a new, empty keystore at path and writes it (durably) before
- * returning it open and locked in *out.  The folder must exist.  An
- * existing file is never replaced: the new one is linked into place.  On
- * error nothing is left at path, except after a failure flushing the
- * folder, when the new keystore is in place (as a crash there leaves it).
+ * returning it open and locked in *out; the sealing key is derived here,
+ * from a fresh salt (one Argon2id run in passphrase mode), and kept for
+ * the saves.  The folder must exist.  An existing file is never
+ * replaced: the new one is linked into place.  On error nothing is left
+ * at path, except after a failure flushing the folder, when the new
+ * keystore is in place (as a crash there leaves it).
  * Errors (beyond those in the file comment): PROSEC_ERR_KS_EXISTS when
  * path exists, even as something else than a keystore.
  */
@@ -134,8 +139,10 @@ prosec_keystore_create(struct prosec_keystore **out, const char *path,
 
 /*
  * Opens the keystore at path, checks ownership and modes, takes the lock,
- * and unseals and parses the whole file.  A stale temporary file left by
- * a crash (PATH.tmp) is removed once the open succeeded.
+ * and unseals and parses the whole file.  The key derived from the file's
+ * salt (one Argon2id run in passphrase mode) is kept for the saves.  A
+ * stale temporary file left by a crash (PATH.tmp) is removed once the
+ * open succeeded.
  * Errors (beyond those in the file comment): PROSEC_ERR_KS_TRUNCATED,
  * PROSEC_ERR_KS_MAGIC, PROSEC_ERR_KS_VERSION, PROSEC_ERR_KS_HEADER,
  * PROSEC_ERR_KS_SIZE, PROSEC_ERR_KS_SEAL_KIND, PROSEC_ERR_KS_AUTH (wrong
@@ -147,7 +154,17 @@ prosec_keystore_open(struct prosec_keystore **out, const char *path,
 
 /*
  * Writes the state in memory to the file: durable when it returns
- * PROSEC_OK.  Passphrase mode runs Argon2id once per save (fresh salt).
+ * PROSEC_OK.  The whole state goes in one write, so every change made
+ * since the last save lands together or not at all.  A save runs no key
+ * derivation: it seals with the key of the open, create or last set_seal
+ * and a fresh nonce (and after 2^32 saves of one handle under one key,
+ * draws a new salt: one Argon2id run).  Its cost is encoding and sealing
+ * the body, writing it and two fsyncs (the file and the folder).
+ *
+ * Callers should batch: make every change one event brings (a PGK push
+ * with its group, a revocation, the replay marks of a burst) with the
+ * set_* and put functions, then save once, rather than save after each.
+ *
  * On an error before the rename the file is unchanged; an error flushing
  * the folder after the rename leaves the new file in place, as a crash
  * there would.  Errors: PROSEC_ERR_NULL, PROSEC_ERR_ARG (no file: a
@@ -163,9 +180,12 @@ PROSEC_API void prosec_keystore_close(struct prosec_keystore *ks);
 
 /*
  * Changes how the next saves seal the file (a new passphrase, new Argon2
- * parameters, a move to a key file).  Nothing is written until the next
- * save.  Errors: PROSEC_ERR_NULL, PROSEC_ERR_ARG, PROSEC_ERR_KS_KEY_FILE,
- * PROSEC_ERR_KS_KEY_FILE_MODE, PROSEC_ERR_KS_KDF_PARAMS.
+ * parameters, a move to a key file).  The new salt is drawn and the new
+ * key derived here (one Argon2id run in passphrase mode), so the saves
+ * after it stay cheap.  Nothing is written until the next save.  On error
+ * the seal in use is unchanged.  Errors: PROSEC_ERR_NULL, PROSEC_ERR_ARG,
+ * PROSEC_ERR_NOMEM, PROSEC_ERR_KS_KEY_FILE, PROSEC_ERR_KS_KEY_FILE_MODE,
+ * PROSEC_ERR_KS_KDF_PARAMS, PROSEC_ERR_CRYPTO_LIB.
  */
 PROSEC_API PROSEC_WARN_UNUSED prosec_err prosec_keystore_set_seal(
     struct prosec_keystore *ks, const struct prosec_seal *seal);
@@ -336,8 +356,9 @@ PROSEC_API PROSEC_WARN_UNUSED prosec_err prosec_keystore_fill_keyring(
  * still continues above its old PTK IDs).  At most
  * PROSEC_KS_RESERVATIONS_MAX are kept; when full, the least recently
  * saved one whose PGK is no longer held gives way (one always can: the
- * table is larger than the PGKs a keystore holds).  In passphrase mode
- * each save runs Argon2id: choose the sender's `ahead` accordingly.
+ * table is larger than the PGKs a keystore holds).  Each call is a whole
+ * save (no key derivation, but a write and two fsyncs): choose the
+ * sender's `ahead` accordingly.
  * Errors: PROSEC_ERR_NULL, PROSEC_ERR_L2_ID, PROSEC_ERR_NOMEM, and those
  * of prosec_keystore_save; load: PROSEC_ERR_NULL, PROSEC_ERR_L2_ID.
  */

@@ -487,10 +487,32 @@ prosec_err prosec_keystore_save(struct prosec_keystore *ks)
 prosec_err prosec_keystore_set_seal(struct prosec_keystore *ks,
                                     const struct prosec_seal *seal)
 {
+    struct prosec__ks_seal *t = NULL;
+    prosec_err err = PROSEC_ERR_INTERNAL;
+
     if (ks == NULL || seal == NULL) {
         return PROSEC_ERR_NULL;
     }
-    return prosec__ks_seal_load(&ks->sec->seal, seal, true);
+    /* built apart, so that a failure leaves the current seal in place */
+    t = prosec__secmem_alloc(sizeof(*t), NULL);
+    if (t == NULL) {
+        return PROSEC_ERR_NOMEM;
+    }
+    err = prosec__ks_seal_load(t, seal, true);
+    if (err != PROSEC_OK) {
+        goto out;
+    }
+    /* the new salt and key now, so the Argon2 run falls in this call
+     * and not in whichever save comes next (a PTK ID reservation) */
+    err = prosec__ks_seal_rekey(t);
+    if (err != PROSEC_OK) {
+        goto out;
+    }
+    memcpy(&ks->sec->seal, t, sizeof(*t));
+
+out:
+    prosec__secmem_free(t);
+    return err;
 }
 
 void prosec_keystore_close(struct prosec_keystore *ks)

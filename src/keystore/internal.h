@@ -8,7 +8,8 @@
  * Invariant: every secret the keystore holds (PGKs, PMK, PRUK, private
  * key, passphrase or key, plaintext bodies) sits in memory from
  * prosec__secmem_alloc, which wipes it on free; the short-lived copies on
- * the stack (a derived key, a PGK being decoded) are wiped at out:.
+ * the stack (a derived key, a PGK being decoded) are wiped at out:.  The
+ * derived sealing key kept for saves sits with the seal in the secrets.
  */
 #ifndef PROSEC_KEYSTORE_INTERNAL_H
 #define PROSEC_KEYSTORE_INTERNAL_H
@@ -74,7 +75,23 @@ struct prosec__ks_pgk {
     struct prosec_pgk pgk;
 };
 
-/* The sealing material a save needs, kept for the life of the handle. */
+/*
+ * Saves sealed under one key before the next save draws a fresh salt, and
+ * so derives a fresh key.  Nonces are random 96-bit strings: after q seals
+ * under one key, the chance that two share a nonce is at most q^2 / 2^97,
+ * so 2^-33 at q = 2^32 (the limit NIST SP 800-38D sets for random 96-bit
+ * IVs).  The count is per handle: the next open derives the same key from
+ * the file's salt and counts from 0 again, so across restarts the bound
+ * rests on the write rate; 2^32 is ten saves a second for 13 years.
+ */
+#define PROSEC__KS_SEALS_PER_KEY (UINT64_C(1) << 32)
+
+/*
+ * The sealing material a save needs, kept for the life of the handle.
+ * When keyed, seal_key is the key derived from salt with kind, the
+ * passphrase or key, and argon2: the four always change together, so the
+ * header a save writes always names how its key was made.
+ */
 struct prosec__ks_seal {
     enum prosec_seal_kind kind;
     uint8_t passphrase[PROSEC_KS_PASSPHRASE_MAX];
@@ -82,6 +99,10 @@ struct prosec__ks_seal {
     uint8_t key[PROSEC_KS_KEY_LEN]; /* KEY_FILE and KEY */
     struct prosec_argon2_params argon2;
     bool allow_weak;
+    bool keyed; /* salt and seal_key hold a derived key */
+    uint8_t salt[PROSEC__KS_SALT_LEN];
+    uint8_t seal_key[PROSEC_KS_KEY_LEN];
+    uint64_t sealed; /* seals under seal_key by this handle */
 };
 
 /* The secrets of a keystore, in one locked allocation. */
@@ -204,7 +225,8 @@ prosec_err prosec__ks_body_decode(struct prosec_keystore *ks,
 /*
  * Takes the public seal into m: copies the passphrase or key, reads and
  * checks a key file, fills in default Argon2 parameters and, for_write
- * (create, set_seal), checks them.  m changes only on success.
+ * (create, set_seal), checks them.  m is left without a derived key (not
+ * keyed).  m changes only on success.
  * Errors: PROSEC_ERR_NULL, PROSEC_ERR_ARG, PROSEC_ERR_NOMEM,
  * PROSEC_ERR_KS_KEY_FILE, PROSEC_ERR_KS_KEY_FILE_MODE,
  * PROSEC_ERR_KS_KDF_PARAMS.
@@ -213,19 +235,30 @@ prosec_err prosec__ks_seal_load(struct prosec__ks_seal *m,
                                 const struct prosec_seal *s, bool for_write);
 
 /*
- * Seals body into a whole file (*file, *file_len, from malloc: it holds
- * no secret) with a fresh salt and nonce.  Errors: PROSEC_ERR_NOMEM,
- * PROSEC_ERR_CRYPTO_LIB, PROSEC_ERR_KS_KDF_PARAMS.
+ * Draws a fresh salt and derives the sealing key from it (one Argon2id
+ * run in passphrase mode), keeping both in m; the count of seals starts
+ * again.  m changes only on success.  Errors: PROSEC_ERR_ARG (no kind),
+ * PROSEC_ERR_KS_KDF_PARAMS, PROSEC_ERR_NOMEM, PROSEC_ERR_CRYPTO_LIB.
  */
-prosec_err prosec__ks_seal(const struct prosec__ks_seal *m, const uint8_t *body,
+prosec_err prosec__ks_seal_rekey(struct prosec__ks_seal *m);
+
+/*
+ * Seals body into a whole file (*file, *file_len, from malloc: it holds
+ * no secret) with m's salt and key and a fresh random nonce.  When m is
+ * not keyed, or its key has sealed PROSEC__KS_SEALS_PER_KEY times, it
+ * first calls prosec__ks_seal_rekey.  Errors: PROSEC_ERR_FULL (body
+ * empty or too long), those of prosec__ks_seal_rekey.
+ */
+prosec_err prosec__ks_seal(struct prosec__ks_seal *m, const uint8_t *body,
                            size_t body_len, uint8_t **file, size_t *file_len);
 
 /*
  * Checks the header of a file and opens its body with m (*body, *body_len
- * in secret memory).  On success the Argon2 parameters of the header are
- * copied into m, for the next save.  Errors: those of
- * prosec__ks_header_decode, PROSEC_ERR_KS_SEAL_KIND, PROSEC_ERR_KS_AUTH,
- * PROSEC_ERR_NOMEM, PROSEC_ERR_CRYPTO_LIB.
+ * in secret memory).  On success m is keyed with the file's salt, the key
+ * derived from it and the header's Argon2 parameters, so that the next
+ * saves need no derivation.  Errors: those of prosec__ks_header_decode,
+ * PROSEC_ERR_KS_SEAL_KIND, PROSEC_ERR_KS_AUTH, PROSEC_ERR_NOMEM,
+ * PROSEC_ERR_CRYPTO_LIB.
  */
 prosec_err prosec__ks_unseal(struct prosec__ks_seal *m, const uint8_t *file,
                              size_t len, uint8_t **body, size_t *body_len);
@@ -242,6 +275,13 @@ prosec_err prosec__ks_from_memory(struct prosec_keystore **out,
 /* A keystore without a file from a plaintext body (for the fuzzer). */
 prosec_err prosec__ks_from_body(struct prosec_keystore **out,
                                 const uint8_t *body, size_t len);
+
+/*
+ * How many keys have been derived in this process with kdf
+ * (PROSEC__KS_KDF_ARGON2ID or PROSEC__KS_KDF_KEY), attempts that failed
+ * included: lets the tests count Argon2 runs instead of timing them.
+ */
+uint64_t prosec__ks_kdf_runs(uint8_t kdf);
 
 /* ---- fault injection (file.c), for the tests -------------------------------
  */

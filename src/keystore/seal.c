@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Sealing and opening the body (docs/keystore.md "Sealing").  The key is
- * fresh for every write, because the salt is: Argon2id(passphrase, salt)
- * in passphrase mode, HKDF-SHA-256(salt, key) with a key file or a raw
- * key.  ChaCha20-Poly1305 seals the body with the whole header as
- * associated data, so no header octet can change unnoticed.
+ * Sealing and opening the body (docs/keystore.md "Sealing").  The key
+ * comes from the header's salt: Argon2id(passphrase, salt) in passphrase
+ * mode, HKDF-SHA-256(salt, key) with a key file or a raw key.  It is
+ * derived once per seal and kept, with its salt, in the handle's locked
+ * memory: at open from the file's salt, at create and at set_seal from a
+ * fresh one.  Each save then seals under that key with a fresh random
+ * nonce, so that a save in passphrase mode costs no Argon2 run (the
+ * agent saves on every PTK ID reservation and every PGK pushed).  The
+ * nonce budget of one key is PROSEC__KS_SEALS_PER_KEY (internal.h).
+ * ChaCha20-Poly1305 seals the body with the whole header as associated
+ * data, so no header octet can change unnoticed.
  *
  * OpenSSL deciphers into the (secret, locked) output buffer while it
  * computes the tag and compares the tag in constant time at the final
@@ -16,6 +22,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -32,6 +39,18 @@ _Static_assert((int)ARGON2_VERSION_13 == (int)PROSEC__KS_ARGON2_VERSION,
                "the header names Argon2 version 0x13");
 
 static const char hkdf_info[] = "prosec keystore v1 sealing key";
+
+/* Keys derived in this process, per KDF: the tests' view of the cost.
+ * Atomic, as two threads may each run a keystore of their own. */
+static atomic_uint_least64_t argon2_runs, hkdf_runs;
+
+uint64_t prosec__ks_kdf_runs(uint8_t kdf)
+{
+    if (kdf == PROSEC__KS_KDF_ARGON2ID) {
+        return atomic_load(&argon2_runs);
+    }
+    return kdf == PROSEC__KS_KDF_KEY ? atomic_load(&hkdf_runs) : 0;
+}
 
 /* ---- the seal's material ------------------------------------------------- */
 
@@ -167,11 +186,13 @@ static prosec_err derive_key(const struct prosec__ks_seal *m,
     prosec_err err = PROSEC_ERR_INTERNAL;
 
     if (h->kdf == PROSEC__KS_KDF_ARGON2ID) {
-        int r = argon2_hash(h->argon2.passes, h->argon2.memory_kib,
-                            h->argon2.lanes, m->passphrase, m->passphrase_len,
-                            h->salt, sizeof(h->salt), key, PROSEC_KS_KEY_LEN,
-                            NULL, 0, Argon2_id, ARGON2_VERSION_13);
+        int r;
 
+        atomic_fetch_add_explicit(&argon2_runs, 1, memory_order_relaxed);
+        r = argon2_hash(h->argon2.passes, h->argon2.memory_kib, h->argon2.lanes,
+                        m->passphrase, m->passphrase_len, h->salt,
+                        sizeof(h->salt), key, PROSEC_KS_KEY_LEN, NULL, 0,
+                        Argon2_id, ARGON2_VERSION_13);
         if (r == ARGON2_MEMORY_ALLOCATION_ERROR) {
             return PROSEC_ERR_NOMEM;
         }
@@ -185,6 +206,7 @@ static prosec_err derive_key(const struct prosec__ks_seal *m,
         struct prosec__part info[2] = {
             {(const uint8_t *)hkdf_info, sizeof(hkdf_info) - 1}, {&one, 1}};
 
+        atomic_fetch_add_explicit(&hkdf_runs, 1, memory_order_relaxed);
         err = prosec__hmac_sha256(prk, h->salt, sizeof(h->salt), &ikm, 1);
         if (err == PROSEC_OK) {
             err = prosec__hmac_sha256(key, prk, sizeof(prk), info, 2);
@@ -241,11 +263,59 @@ out:
     return err;
 }
 
-prosec_err prosec__ks_seal(const struct prosec__ks_seal *m, const uint8_t *body,
-                           size_t body_len, uint8_t **file, size_t *file_len)
+/* The fields of a header that name m's KDF and AEAD; no salt or nonce. */
+static prosec_err header_for(const struct prosec__ks_seal *m,
+                             struct prosec__ks_header *h)
+{
+    memset(h, 0, sizeof(*h));
+    h->version = PROSEC__KS_VERSION;
+    h->aead = PROSEC__KS_AEAD_CHACHA20_POLY1305;
+    if (m->kind == PROSEC_SEAL_PASSPHRASE) {
+        h->kdf = PROSEC__KS_KDF_ARGON2ID;
+        h->argon2 = m->argon2;
+        return prosec__ks_argon2_check(&h->argon2, m->allow_weak);
+    }
+    if (m->kind == PROSEC_SEAL_KEY_FILE || m->kind == PROSEC_SEAL_KEY) {
+        h->kdf = PROSEC__KS_KDF_KEY;
+        return PROSEC_OK;
+    }
+    return PROSEC_ERR_ARG;
+}
+
+prosec_err prosec__ks_seal_rekey(struct prosec__ks_seal *m)
 {
     struct prosec__ks_header h;
     uint8_t key[PROSEC_KS_KEY_LEN];
+    prosec_err err = PROSEC_ERR_INTERNAL;
+
+    err = header_for(m, &h);
+    if (err != PROSEC_OK) {
+        goto out;
+    }
+    if (RAND_bytes(h.salt, sizeof(h.salt)) != 1) {
+        err = PROSEC_ERR_CRYPTO_LIB;
+        goto out;
+    }
+    err = derive_key(m, &h, key);
+    if (err != PROSEC_OK) {
+        goto out;
+    }
+
+    /* salt, key and (unchanged) parameters now go together */
+    memcpy(m->salt, h.salt, sizeof(m->salt));
+    memcpy(m->seal_key, key, sizeof(m->seal_key));
+    m->keyed = true;
+    m->sealed = 0;
+
+out:
+    prosec_wipe(key, sizeof(key));
+    return err;
+}
+
+prosec_err prosec__ks_seal(struct prosec__ks_seal *m, const uint8_t *body,
+                           size_t body_len, uint8_t **file, size_t *file_len)
+{
+    struct prosec__ks_header h;
     uint8_t tag[PROSEC__KS_TAG_LEN];
     uint8_t *f = NULL;
     size_t total = PROSEC__KS_HDR_LEN + body_len + PROSEC__KS_TAG_LEN;
@@ -254,27 +324,27 @@ prosec_err prosec__ks_seal(const struct prosec__ks_seal *m, const uint8_t *body,
     if (body_len == 0 || body_len > PROSEC_KS_BODY_MAX) {
         return PROSEC_ERR_FULL;
     }
-    memset(&h, 0, sizeof(h));
-    h.version = PROSEC__KS_VERSION;
-    h.aead = PROSEC__KS_AEAD_CHACHA20_POLY1305;
-    h.body_len = (uint32_t)body_len;
-    if (m->kind == PROSEC_SEAL_PASSPHRASE) {
-        h.kdf = PROSEC__KS_KDF_ARGON2ID;
-        h.argon2 = m->argon2;
-        err = prosec__ks_argon2_check(&h.argon2, m->allow_weak);
+    /* a new seal, or a key at the end of its nonce budget: a new salt */
+    if (!m->keyed || m->sealed >= PROSEC__KS_SEALS_PER_KEY) {
+        err = prosec__ks_seal_rekey(m);
         if (err != PROSEC_OK) {
             return err;
         }
-    } else if (m->kind == PROSEC_SEAL_KEY_FILE || m->kind == PROSEC_SEAL_KEY) {
-        h.kdf = PROSEC__KS_KDF_KEY;
-    } else {
-        return PROSEC_ERR_ARG;
     }
-    /* fresh salt, so a fresh key, and a fresh nonce on every write */
-    if (RAND_bytes(h.salt, sizeof(h.salt)) != 1 ||
-        RAND_bytes(h.nonce, sizeof(h.nonce)) != 1) {
+    err = header_for(m, &h);
+    if (err != PROSEC_OK) {
+        return err;
+    }
+    h.body_len = (uint32_t)body_len;
+    memcpy(h.salt, m->salt, sizeof(h.salt));
+
+    /* the salt and key stay; the nonce is fresh on every write.  Counted
+     * once drawn: a nonce spent on a write that then failed may still sit
+     * in a stale temporary file. */
+    if (RAND_bytes(h.nonce, sizeof(h.nonce)) != 1) {
         return PROSEC_ERR_CRYPTO_LIB;
     }
+    m->sealed++;
 
     f = malloc(total);
     if (f == NULL) {
@@ -282,12 +352,8 @@ prosec_err prosec__ks_seal(const struct prosec__ks_seal *m, const uint8_t *body,
         goto out;
     }
     prosec__ks_header_encode(f, &h);
-    err = derive_key(m, &h, key);
-    if (err != PROSEC_OK) {
-        goto out;
-    }
-    err = aead(true, key, h.nonce, f, PROSEC__KS_HDR_LEN, body, body_len,
-               f + PROSEC__KS_HDR_LEN, tag);
+    err = aead(true, m->seal_key, h.nonce, f, PROSEC__KS_HDR_LEN, body,
+               body_len, f + PROSEC__KS_HDR_LEN, tag);
     if (err != PROSEC_OK) {
         goto out;
     }
@@ -297,7 +363,6 @@ prosec_err prosec__ks_seal(const struct prosec__ks_seal *m, const uint8_t *body,
     f = NULL;
 
 out:
-    prosec_wipe(key, sizeof(key));
     free(f);
     return err;
 }
@@ -334,9 +399,14 @@ prosec_err prosec__ks_unseal(struct prosec__ks_seal *m, const uint8_t *file,
     if (err != PROSEC_OK) {
         goto out;
     }
+    /* the next saves keep the file's salt, key and cost */
     if (h.kdf == PROSEC__KS_KDF_ARGON2ID) {
-        m->argon2 = h.argon2; /* the next save keeps the file's cost */
+        m->argon2 = h.argon2;
     }
+    memcpy(m->salt, h.salt, sizeof(m->salt));
+    memcpy(m->seal_key, key, sizeof(m->seal_key));
+    m->keyed = true;
+    m->sealed = 0;
     *body = b;
     *body_len = h.body_len;
     b = NULL;
