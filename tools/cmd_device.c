@@ -25,7 +25,8 @@ static const char usage[] =
     "        seal the bundle from `prosec kmf device add` into a keystore\n"
     "  agent  --store PATH (--passphrase-file F | --key-file F)\n"
     "         [--pc5 ADDR:PORT] [--iface IF] [--mikey ADDR:PORT]\n"
-    "         [--control SOCKET] [--log-level LEVEL]\n"
+    "         [--control SOCKET] [--log-level LEVEL] [--skew SECONDS]\n"
+    "         [--sync-interval SECONDS] [--mikey-advertise ADDR:PORT]\n"
     "        run the device's daemon in the foreground\n"
     "  status --control SOCKET [--json]\n"
     "  send   --control SOCKET --group NAME|HEX6 [FILE|-]\n"
@@ -54,6 +55,8 @@ enum {
     O_TIMEOUT,
     O_READY,
     O_SYNCS,
+    O_SKEW,
+    O_ADVERT,
     O_N
 };
 
@@ -74,6 +77,8 @@ static const struct cli_opt opts[O_N] = {
     [O_TIMEOUT] = {"timeout", false, false, false},
     [O_READY] = {"ready-fd", false, false, false},
     [O_SYNCS] = {"sync-interval", false, false, false},
+    [O_SKEW] = {"skew", false, false, false},
+    [O_ADVERT] = {"mikey-advertise", false, false, false},
 };
 
 #define BIT(o) (1ul << (o))
@@ -206,6 +211,7 @@ static int run_agent(const struct cli *c, const struct cli_val *v)
     memset(&o, 0, sizeof(o));
     o.ready_fd = -1;
     o.log_level = -1;
+    o.skew = -1;
     if (v[O_STORE].n == 0) {
         return cli_usage_error(c, "missing option --store PATH");
     }
@@ -230,6 +236,12 @@ static int run_agent(const struct cli *c, const struct cli_val *v)
         }
         o.sync_interval = (unsigned)x;
     }
+    if (v[O_SKEW].n > 0) {
+        if (!cli_dec(c, "skew", v[O_SKEW].v[0], 0, 3600, &x)) {
+            return CLI_USAGE;
+        }
+        o.skew = (int)x;
+    }
     rc = get_seal(c, v, &o.seal, &pass);
     if (rc != CLI_OK) {
         secret_wipe(&pass);
@@ -239,6 +251,7 @@ static int run_agent(const struct cli *c, const struct cli_val *v)
     o.pc5 = v[O_PC5].n ? v[O_PC5].v[0] : NULL;
     o.iface = v[O_IFACE].n ? v[O_IFACE].v[0] : NULL;
     o.mikey = v[O_MIKEY].n ? v[O_MIKEY].v[0] : NULL;
+    o.mikey_advertise = v[O_ADVERT].n ? v[O_ADVERT].v[0] : NULL;
     o.control = v[O_CONTROL].n ? v[O_CONTROL].v[0] : NULL;
     prosec_log_set(prosec_log_stderr, tag, PROSEC_LOG_DEBUG);
     err = prosec_agent_run(&o);
@@ -633,7 +646,7 @@ static const struct {
     {"agent",
      BIT(O_STORE) | BIT(O_PASS) | BIT(O_KEYF) | BIT(O_PC5) | BIT(O_IFACE) |
          BIT(O_MIKEY) | BIT(O_CONTROL) | BIT(O_LOG) | BIT(O_READY) |
-         BIT(O_SYNCS),
+         BIT(O_SYNCS) | BIT(O_SKEW) | BIT(O_ADVERT),
      0},
     {"status", BIT(O_CONTROL) | BIT(O_JSON), 0},
     {"send", BIT(O_CONTROL) | BIT(O_GROUP), 1},

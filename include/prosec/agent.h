@@ -53,15 +53,20 @@ prosec_device_enroll(const char *bundle_path, const char *store,
 struct prosec_agent_opts {
     const char *store;
     struct prosec_seal seal;
-    const char *pc5;     /* multicast ADDR:PORT; NULL: PROSEC_PC5_DEFAULT */
-    const char *iface;   /* interface of the PC5 channel; NULL: lo for a
-                            loopback KMF, else the route's choice */
-    const char *mikey;   /* IP:PORT for MIKEY pushes; NULL: chosen */
+    const char *pc5;   /* multicast ADDR:PORT; NULL: PROSEC_PC5_DEFAULT */
+    const char *iface; /* interface of the PC5 channel; NULL: lo for a
+                          loopback KMF, else the route's choice */
+    const char *mikey; /* IP:PORT for MIKEY pushes; NULL: chosen */
+    /* the IP:PORT the KMF is told to push to, when something (a relay,
+     * a NAT) stands in front of mikey; NULL: mikey's own */
+    const char *mikey_advertise;
     const char *control; /* UNIX socket; NULL: STORE.sock */
     int ready_fd;        /* >= 0: "ready CONTROL MIKEY\n" then closed */
     int log_level;       /* enum prosec_log_level, or -1: info */
     /* how soon to ask the KMF again, seconds; 0: defaults */
     unsigned sync_interval;
+    /* clock-skew allowance for received frames, seconds; -1: 30 */
+    int skew;
 };
 
 /*

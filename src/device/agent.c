@@ -142,6 +142,7 @@ struct agent {
     int64_t last_sync_ok;
     char sync_error[160];
     unsigned syncs;
+    uint64_t mikey_ok, mikey_refused;
     struct prosec__ratelimit rl_frames;
 };
 
@@ -225,6 +226,11 @@ static prosec_err hook_revoke(void *ctx, uint32_t gid, uint8_t pgk_id)
 /* ---- groups
  * ------------------------------------------------------------------ */
 
+static int skew_of(const struct agent *a)
+{
+    return a->o.skew >= 0 ? a->o.skew : PROSEC_KEYRING_SKEW_DEFAULT;
+}
+
 static struct gstate *gstate_of(struct agent *a, uint32_t gid)
 {
     struct prosec_sender_config sc = {prosec_keystore_reserve_save,
@@ -245,6 +251,7 @@ static struct gstate *gstate_of(struct agent *a, uint32_t gid)
     g = &a->groups[a->n_groups];
     memset(g, 0, sizeof(*g));
     g->gid = gid;
+    prosec_keyring_set_skew(kr, (uint32_t)skew_of(a));
     sc.ctx = a->ks;
     if (prosec_sender_new(&g->tx, kr, &sc) != PROSEC_OK ||
         prosec_receiver_new(&g->rx, kr, &rc) != PROSEC_OK) {
@@ -464,12 +471,13 @@ static json_t *status_json(struct agent *a)
                 continue;
             }
             json_array_append_new(
-                pgks,
-                json_pack("{s:i, s:i, s:I, s:I, s:s}", "pgk_id", info.pgk_id,
-                          "index", info.pgk_id & PROSEC_PGK_INDEX_MASK,
-                          "activation", (json_int_t)info.activation, "expiry",
-                          (json_int_t)info.expiry, "state",
-                          state_name(info.state)));
+                pgks, json_pack("{s:i, s:i, s:I, s:I, s:s, s:b}", "pgk_id",
+                                info.pgk_id, "index",
+                                info.pgk_id & PROSEC_PGK_INDEX_MASK,
+                                "activation", (json_int_t)info.activation,
+                                "expiry", (json_int_t)info.expiry, "state",
+                                state_name(info.state), "key_held",
+                                prosec_keyring_holds(kr, info.pgk_id)));
         }
         for (int r = 0; gs != NULL && r < R_N; r++) {
             json_object_set_new(rej, reason_names[r],
@@ -488,14 +496,16 @@ static json_t *status_json(struct agent *a)
                       "messages", (json_int_t)(gs ? gs->messages : 0)));
     }
     (void)prosec__fmt(pmk, sizeof(pmk), "%08x", prosec_device_pmk_id(a->dev));
-    j = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:b, s:o, s:s, s:i}, "
-        "s:o}",
-        "device", cred->name, "uri", cred->uri, "mikey", a->mikey_addr, "pc5",
-        a->pc5_name, "pmk_id", pmk, "kmf", "address", cred->kmf_address,
-        "reachable", a->kmf_reachable, "last_sync",
-        a->last_sync_ok ? json_integer(a->last_sync_ok) : json_null(), "error",
-        a->sync_error, "syncs", (int)a->syncs, "groups", groups);
+    j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:b, s:o, s:s, s:i, "
+                  "s:I, s:I}, s:o}",
+                  "device", cred->name, "uri", cred->uri, "mikey",
+                  a->mikey_addr, "pc5", a->pc5_name, "pmk_id", pmk, "kmf",
+                  "address", cred->kmf_address, "reachable", a->kmf_reachable,
+                  "last_sync",
+                  a->last_sync_ok ? json_integer(a->last_sync_ok) : json_null(),
+                  "error", a->sync_error, "syncs", (int)a->syncs,
+                  "pushes_taken", (json_int_t)a->mikey_ok, "pushes_refused",
+                  (json_int_t)a->mikey_refused, "groups", groups);
     return j;
 }
 
@@ -1052,6 +1062,11 @@ static void on_mikey(evutil_socket_t fd, short what, void *arg)
         if (err == PROSEC_ERR_NOT_FOUND) {
             want_sync(a, true); /* a PMK we do not have yet */
         }
+        if (err == PROSEC_OK) {
+            a->mikey_ok++;
+        } else {
+            a->mikey_refused++;
+        }
         unlock(a);
         if (err != PROSEC_OK) {
             prosec__info("mikey: a message refused: %s (%s)",
@@ -1157,7 +1172,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
             prosec_device_keyring(a->dev, g->group_id), now);
     }
     if (gone > 0) {
-        (void)prosec_keystore_expire(a->ks, now - PROSEC_KEYRING_SKEW_DEFAULT);
+        (void)prosec_keystore_expire(a->ks, now - skew_of(a));
         (void)ks_save(a, PROSEC_OK, "expiry");
         prosec__info("key: %zu PGK(s) expired and wiped", gone);
     }
@@ -1319,6 +1334,15 @@ static prosec_err open_mikey(struct agent *a)
         }
     }
     prosec__format_addr(a->mikey_addr, sizeof(a->mikey_addr), &ss);
+    if (a->o.mikey_advertise != NULL) {
+        if (!prosec__parse_addr(a->o.mikey_advertise, false, &ss, &len)) {
+            return prosec__fail(PROSEC_ERR_CONFIG,
+                                "--mikey-advertise '%.60s' is not a numeric "
+                                "IP:PORT",
+                                a->o.mikey_advertise);
+        }
+        prosec__format_addr(a->mikey_addr, sizeof(a->mikey_addr), &ss);
+    }
     return PROSEC_OK;
 }
 
