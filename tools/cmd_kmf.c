@@ -843,12 +843,14 @@ int prosec_cmd_kmf(FILE *out, FILE *err, int argc, char **argv)
     }
     sp = find_spec(argc, argv, &used);
     if (sp == NULL) {
+        /* the second word only when it may be one (not an option) */
+        bool two = argc > 1 && argv[1][0] != '-';
+
         c.prog = "prosec kmf";
         return cli_usage_error(&c,
                                "unknown command '%.30s%s%.30s' (try "
                                "prosec kmf --help)",
-                               argv[0], argc > 1 ? " " : "",
-                               argc > 1 ? argv[1] : "");
+                               argv[0], two ? " " : "", two ? argv[1] : "");
     }
     snprintf(prog, sizeof(prog), "prosec kmf %s", sp->words);
     memset(v, 0, sizeof(v));
