@@ -406,8 +406,8 @@ static int run_device_add(const struct cli *c, const char *dir,
         fprintf(c->out,
                 "device '%s' enrolled; its bundle (private key "
                 "inside, mode 0600) is in %s.\nCarry it to the device "
-                "out of band and keep no other copy.\n",
-                pos[0], out);
+                "and run: prosec device enroll --bundle %s ...\n",
+                pos[0], out, out);
     }
     return CLI_OK;
 }
