@@ -138,18 +138,29 @@ static bool parse_duration(const char *s, long long *out)
 /* Unix seconds, YYYY-MM-DDTHH:MM:SSZ, or a duration ago. */
 static bool parse_time(const char *s, long long *out)
 {
-    struct tm tm;
+    struct tm want, tm;
     char *end;
     long long d;
+    time_t t;
     int used = 0;
 
-    memset(&tm, 0, sizeof(tm));
-    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &tm.tm_year, &tm.tm_mon,
-               &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &used) == 6 &&
-        s[used] == '\0' && tm.tm_mon >= 1 && tm.tm_mon <= 12) {
-        tm.tm_year -= 1900;
-        tm.tm_mon -= 1;
-        *out = (long long)timegm(&tm);
+    memset(&want, 0, sizeof(want));
+    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &want.tm_year, &want.tm_mon,
+               &want.tm_mday, &want.tm_hour, &want.tm_min, &want.tm_sec,
+               &used) == 6 &&
+        s[used] == '\0') {
+        want.tm_year -= 1900;
+        want.tm_mon -= 1;
+        tm = want;
+        t = timegm(&tm);
+        /* timegm reads 02-31 as 03-03: a date must come back unchanged */
+        if (gmtime_r(&t, &tm) == NULL || tm.tm_year != want.tm_year ||
+            tm.tm_mon != want.tm_mon || tm.tm_mday != want.tm_mday ||
+            tm.tm_hour != want.tm_hour || tm.tm_min != want.tm_min ||
+            tm.tm_sec != want.tm_sec) {
+            return false;
+        }
+        *out = (long long)t;
         return true;
     }
     errno = 0;
@@ -192,6 +203,13 @@ static int call(const struct cli *c, const char *dir, const char *op,
     }
     err = prosec_kmf_admin(dir, op, text, &resp);
     free(text);
+    if (err == PROSEC_ERR_UNREACHABLE) {
+        /* our own words: the library's detail repeats itself here */
+        return cli_fail(c,
+                        "the KMF of %s is not running (start it with: "
+                        "prosec kmf serve --dir %s)",
+                        dir, dir);
+    }
     if (err != PROSEC_OK) {
         const char *d = prosec_error_detail();
 
@@ -249,7 +267,10 @@ static int run_init(const struct cli *c, const char *dir, const char **pos,
                             : prosec_strerror(err));
     }
     if (json) {
-        fprintf(c->out, "{\"result\": \"created\", \"dir\": \"%s\"}\n", dir);
+        json_t *j = json_pack("{s:s, s:s}", "result", "created", "dir", dir);
+
+        print_json(c, j);
+        json_decref(j);
     } else {
         fprintf(c->out,
                 "KMF created in %s (mode 0700): kmf.db, master.key, the "
@@ -303,65 +324,93 @@ static int run_serve(const struct cli *c, const char *dir, const char **pos,
 /* ---- devices --------------------------------------------------------------
  */
 
+/* Writes text to fd (the whole of it) and flushes it to disk. */
+static bool write_all(int fd, const char *text, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, text, n);
+
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            return false;
+        }
+        text += w;
+        n -= (size_t)w;
+    }
+    return fsync(fd) == 0;
+}
+
 static int run_device_add(const struct cli *c, const char *dir,
                           const char **pos, const struct cli_val *v, bool json)
 {
     const char *out = v[O_OUT].n ? v[O_OUT].v[0] : NULL;
     json_t *resp = NULL, *bundle;
-    char *text;
+    char *text = NULL;
     int fd, rc;
-    size_t n;
+    size_t n = 0;
 
     if (out == NULL) {
         return cli_usage_error(c, "missing option --out BUNDLE");
     }
-    if (access(out, F_OK) == 0) {
+    /*
+     * The bundle's file is made (0600, never over an existing one) before
+     * the device is enrolled, so a path that cannot be written refuses
+     * the command instead of leaving a device enrolled without a bundle.
+     */
+    fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == EEXIST) {
         return cli_usage_error(c,
                                "--out: %.200s exists; the bundle holds a "
                                "private key and is never overwritten",
                                out);
     }
+    if (fd < 0) {
+        return cli_fail(c, "cannot create %.200s: %s", out, strerror(errno));
+    }
     rc = call(c, dir, "device/add", json_pack("{s:s}", "name", pos[0]), &resp);
-    if (rc != CLI_OK) {
-        return rc;
-    }
-    bundle = json_object_get(resp, "bundle");
-    text = bundle != NULL ? json_dumps(bundle, JSON_INDENT(2)) : NULL;
-    json_decref(resp);
-    if (text == NULL) {
-        return cli_fail(c, "the KMF sent no bundle");
-    }
-    n = strlen(text);
-    fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    rc = CLI_OK;
-    if (fd < 0 || write(fd, text, n) != (ssize_t)n || fsync(fd) != 0) {
-        rc = cli_fail(c,
-                      "cannot write %.200s: %s (device '%s' is enrolled: "
-                      "revoke it and add it again)",
-                      out, strerror(errno), pos[0]);
-    }
-    if (fd >= 0) {
-        close(fd);
-    }
-    prosec_wipe(text, n);
-    free(text);
     if (rc == CLI_OK) {
-        if (json) {
-            fprintf(c->out,
-                    "{\"result\": \"enrolled\", \"bundle\": "
-                    "\"%s\"}\n",
-                    out);
-        } else {
-            fprintf(c->out,
-                    "device '%s' enrolled; its bundle (private key "
-                    "inside, mode 0600) is in %s.\nCarry it to the device "
-                    "and run: prosec device enroll --bundle %s ...\n",
-                    pos[0], out, out);
+        bundle = json_object_get(resp, "bundle");
+        text = bundle != NULL ? json_dumps(bundle, JSON_INDENT(2)) : NULL;
+        json_decref(resp);
+        if (text == NULL) {
+            rc = cli_fail(c, "the KMF sent no bundle");
         }
     }
-    return rc;
-}
+    if (rc == CLI_OK) {
+        n = strlen(text);
+        if (!write_all(fd, text, n)) {
+            rc = cli_fail(c,
+                          "cannot write %.200s: %s (device '%s' is "
+                          "enrolled: revoke it and add it again)",
+                          out, strerror(errno), pos[0]);
+        }
+    }
+    close(fd);
+    if (text != NULL) {
+        prosec_wipe(text, n);
+        free(text);
+    }
+    if (rc != CLI_OK) {
+        (void)unlink(out);
+        return rc;
+    }
+    if (json) {
+        json_t *j = json_pack("{s:s, s:s, s:s}", "result", "enrolled",
+                              "device", pos[0], "bundle", out);
 
+        print_json(c, j);
+        json_decref(j);
+    } else {
+        fprintf(c->out,
+                "device '%s' enrolled; its bundle (private key "
+                "inside, mode 0600) is in %s.\nCarry it to the device "
+                "and run: prosec device enroll --bundle %s ...\n",
+                pos[0], out, out);
+    }
+    return CLI_OK;
+}
 static int run_device_list(const struct cli *c, const char *dir,
                            const char **pos, const struct cli_val *v, bool json)
 {
@@ -794,12 +843,14 @@ int prosec_cmd_kmf(FILE *out, FILE *err, int argc, char **argv)
     }
     sp = find_spec(argc, argv, &used);
     if (sp == NULL) {
+        /* the second word only when it may be one (not an option) */
+        bool two = argc > 1 && argv[1][0] != '-';
+
         c.prog = "prosec kmf";
         return cli_usage_error(&c,
                                "unknown command '%.30s%s%.30s' (try "
                                "prosec kmf --help)",
-                               argv[0], argc > 1 ? " " : "",
-                               argc > 1 ? argv[1] : "");
+                               argv[0], two ? " " : "", two ? argv[1] : "");
     }
     snprintf(prog, sizeof(prog), "prosec kmf %s", sp->words);
     memset(v, 0, sizeof(v));
@@ -819,10 +870,12 @@ int prosec_cmd_kmf(FILE *out, FILE *err, int argc, char **argv)
                                    opts[i].name);
         }
     }
-    if (n_pos != sp->n_pos) {
-        return cli_usage_error(&c, "%s %s",
-                               n_pos < sp->n_pos ? "missing" : "too many",
-                               sp->n_pos ? sp->pos_names : "arguments");
+    if (n_pos < sp->n_pos) {
+        return cli_usage_error(&c, "missing %s", sp->pos_names);
+    }
+    if (n_pos > sp->n_pos) {
+        return cli_usage_error(&c, "unexpected argument '%.40s'",
+                               pos[sp->n_pos]);
     }
     dir = v[O_DIR].n ? v[O_DIR].v[0] : getenv("PROSEC_KMF_DIR");
     if (dir == NULL || dir[0] == '\0') {
