@@ -18,6 +18,7 @@
 
 #include "../src/crypto/internal.h"
 #include "prosec/prosec.h"
+#include "relay_vec.h"
 #include "vecfile.h"
 
 enum { MAX_DATA = 8192 };
@@ -711,6 +712,7 @@ static const struct {
     {"MCX-GUK-ID-", h_mcx_guk},
     {"PROSE-PTK-", h_prose_ptk},
     {"PROSE-PEK-", h_prose_pek},
+    {"RELAY-", relay_vec_check},
 };
 
 static handler_fn find_handler(const struct vec_record *r)

@@ -26,7 +26,9 @@ static const char usage[] =
     "        [--name NAME] [--host NAME]...     make a KMF in DIR\n"
     "  serve --dir DIR [--listen ADDR:PORT] [--log-level LEVEL]\n"
     "                                  run it in the foreground\n"
-    "  device add NAME --out BUNDLE    enrol a device, write its bundle\n"
+    "  device add NAME --out BUNDLE [--relay]\n"
+    "                                  enrol a device (--relay: it may\n"
+    "                                  serve as a UE-to-network relay)\n"
     "  device list\n"
     "  device revoke NAME\n"
     "  group create NAME --group-id HEX6 [--alg 1|2|3]\n"
@@ -65,6 +67,7 @@ enum {
     O_PGKID,
     O_SINCE,
     O_READY,
+    O_RELAY,
     O_N
 };
 
@@ -87,6 +90,7 @@ static const struct cli_opt opts[O_N] = {
     [O_PGKID] = {"pgk-id", false, false, false},
     [O_SINCE] = {"since", false, false, false},
     [O_READY] = {"ready-fd", false, false, false},
+    [O_RELAY] = {"relay", false, false, true},
 };
 
 /* What one command accepts besides --dir and --json. */
@@ -369,7 +373,10 @@ static int run_device_add(const struct cli *c, const char *dir,
     if (fd < 0) {
         return cli_fail(c, "cannot create %.200s: %s", out, strerror(errno));
     }
-    rc = call(c, dir, "device/add", json_pack("{s:s}", "name", pos[0]), &resp);
+    rc = call(c, dir, "device/add",
+              json_pack("{s:s, s:b}", "name", pos[0], "relay",
+                        v[O_RELAY].n > 0),
+              &resp);
     if (rc == CLI_OK) {
         bundle = json_object_get(resp, "bundle");
         text = bundle != NULL ? json_dumps(bundle, JSON_INDENT(2)) : NULL;
@@ -785,7 +792,7 @@ static const struct spec specs[] = {
     {"init", 0, "", BIT(O_LISTEN) | BIT(O_ADDRESS) | BIT(O_NAME) | BIT(O_HOST),
      run_init},
     {"serve", 0, "", BIT(O_LISTEN) | BIT(O_LOG) | BIT(O_READY), run_serve},
-    {"device add", 1, "NAME", BIT(O_OUT), run_device_add},
+    {"device add", 1, "NAME", BIT(O_OUT) | BIT(O_RELAY), run_device_add},
     {"device list", 0, "", 0, run_device_list},
     {"device revoke", 1, "NAME", 0, run_device_revoke},
     {"group create", 1, "NAME",

@@ -20,6 +20,16 @@ enum prosec_lengths {
     PROSEC_KDF_MAX_PARAM_LEN = 0xFFFF /* Li is two octets */
 };
 
+/* Relay keys and their inputs (TS 33.303 6.7, DESIGN.md "Relays"). */
+enum prosec_relay_lengths {
+    PROSEC_PRUK_LEN = 32,         /* ProSe Relay User Key */
+    PROSEC_PRUK_ID_LEN = 8,       /* PRUK ID, as prosec's KMF assigns it */
+    PROSEC_KD_LEN = 32,           /* KD */
+    PROSEC_KD_SESS_LEN = 32,      /* KD-sess */
+    PROSEC_NONCE_LEN = 16,        /* Nonce_1, Nonce_2 */
+    PROSEC_KD_FRESHNESS_LEN = 16 /* KD freshness parameter */
+};
+
 /* The one-to-many PDU and the sidelink frame (DESIGN.md). */
 enum prosec_pdu_limits {
     PROSEC_PDU_HDR_LEN = 5,     /* SDU type|index, PTK ID, SN */
@@ -73,8 +83,30 @@ enum { PROSEC_EEA_MAX = 3, PROSEC_EIA_MIN = 1, PROSEC_EIA_MAX = 3 };
  * sister specifications TS 33.533 and TS 33.536 show it: S = 0x4B || P0 ||
  * L0 || algorithm id || L1, with P0 one of the algorithm type
  * distinguishers below.
+ *
+ * KD (TS 33.303 A.7, "Calculation of KD for UE-to-network relays"): not
+ * verified against TS 33.303: the clause exists (its table of contents,
+ * tech-invite.com tinv-3gpp-33-303_c.html) but its text could not be
+ * read.  Chosen as 0x4C, the value after 0x4A and 0x4B, with
+ * S = 0x4C || KD freshness || 0x00 0x10, the one-freshness form of the 5G
+ * sister derivation (TS 33.503 A.8: KNRP from UP-PRUK, FC 0x8A, Relay
+ * Service Code and two 16-octet freshness parameters, itecspec.com
+ * 3gpp-33-503-a-8).
+ * KD-sess: not verified against TS 33.303: its Annex A (A.1 to A.8) has
+ * no KD-sess clause, though A.4 takes KD-sess as the input key of the
+ * PEK/PIK derivation.  Chosen as 0x4D, with the layout of TS 33.536's
+ * KNRP-sess (FC 0x7F there, tech-invite.com tinv-3gpp-33-536_f.html):
+ * S = 0x4D || Nonce_1 || 0x00 0x10 || Nonce_2 || 0x00 0x10.
+ * PEK/PIK from KD-sess: the derivation from the PTK above (FC 0x4B) with
+ * KD-sess as its key, since TS 33.303 A.4 is one clause for both inputs
+ * ("Calculation of keys from PTK and KD-sess", same table of contents).
  */
-enum prosec_fc { PROSEC_FC_PTK = 0x4A, PROSEC_FC_ALG_KEY = 0x4B };
+enum prosec_fc {
+    PROSEC_FC_PTK = 0x4A,
+    PROSEC_FC_ALG_KEY = 0x4B,
+    PROSEC_FC_KD = 0x4C,     /* not verified against TS 33.303: chosen */
+    PROSEC_FC_KD_SESS = 0x4D /* not verified against TS 33.303: chosen */
+};
 
 /* P0 of the PEK/PIK derivation: the algorithm type distinguisher. */
 enum prosec_alg_type {

@@ -36,6 +36,9 @@ struct prosec_device_cred {
     char kmf_uri[PROSEC_DEVICE_URI_MAX + 1];
     char kmf_address[PROSEC_DEVICE_ADDR_MAX + 1];
     char *ca_pem, *cert_pem, *key_pem; /* malloc'd; key_pem is secret */
+    bool has_pruk;  /* the relay user key (TS 33.303 6.7), from the KMF */
+    uint8_t pruk[32];
+    uint8_t pruk_id[8];
 };
 
 /*
@@ -65,6 +68,9 @@ struct prosec_device_hooks {
                            const struct prosec_pgk *pgk);
     prosec_err (*revoke_pgk)(void *ctx, uint32_t group_id, uint8_t pgk_id);
     void *ctx;
+    /* a PRUK from a key response (may be NULL) */
+    prosec_err (*save_pruk)(void *ctx, const uint8_t pruk_id[8],
+                            const uint8_t pruk[32]);
     /* around the network wait of a key request or release, so that other
      * threads may use the device meanwhile (may be NULL): the caller
      * holds its lock on entry, unlock lets it go, relock takes it back */
@@ -159,6 +165,24 @@ PROSEC_API struct prosec_keyring *prosec_device_keyring(struct prosec_device *d,
 /* A group by name or 6-hex-digit Group ID; NULL when unknown. */
 PROSEC_API const struct prosec_device_group *
 prosec_device_group_find(const struct prosec_device *d, const char *name);
+
+/*
+ * A relay's request to the KMF for the KD of the remote device with
+ * pruk_id, bound to the freshness the relay chose (TS 33.303 6.7.3), over
+ * its own HTTPS connection (safe beside a key request in another thread).
+ * *kd gets the key; remote (capacity cap, may be NULL) the device's name.
+ * Errors: PROSEC_ERR_UNREACHABLE, PROSEC_ERR_TLS, PROSEC_ERR_NOT_FOUND (no
+ * device with that PRUK ID), PROSEC_ERR_DENIED (revoked, or we may not
+ * relay), PROSEC_ERR_PROTOCOL; detail set.
+ */
+PROSEC_API PROSEC_WARN_UNUSED prosec_err prosec_device_kd_request(
+    const struct prosec_device *d, const uint8_t pruk_id[8],
+    const uint8_t freshness[16], long timeout_ms, uint8_t kd[32],
+    char *remote, size_t cap);
+
+/* The PRUK held (false when none). */
+PROSEC_API bool prosec_device_pruk(const struct prosec_device *d,
+                                   uint8_t pruk[32], uint8_t pruk_id[8]);
 
 /* The PMK ID held, 0 when none. */
 PROSEC_API uint32_t prosec_device_pmk_id(const struct prosec_device *d);

@@ -97,7 +97,21 @@
     X(ERR_UNREACHABLE, "the KMF cannot be reached")                            \
     X(ERR_DENIED, "refused by the KMF")                                        \
     X(ERR_PROTOCOL, "unexpected or malformed message from the peer")         \
-    X(ERR_TIMEOUT, "timed out")
+    X(ERR_TIMEOUT, "timed out")                                                \
+    /* relay signalling and link: src/wire/pc5sig.c, pc5link.c */              \
+    X(ERR_PC5SIG_MALFORMED, "malformed relay signalling message")              \
+    X(ERR_PC5SIG_VERSION, "relay signalling message of an unknown version")    \
+    X(ERR_PC5SIG_TYPE,                                                         \
+      "relay signalling message of an unknown or unexpected type")             \
+    X(ERR_PC5SIG_INCOMPLETE, "incomplete relay signalling message")            \
+    X(ERR_PC5SIG_MAC, "relay signalling or link MAC-I verification failed")    \
+    X(ERR_PC5SIG_ECHO,                                                         \
+      "security capabilities echoed by the relay differ from those sent")      \
+    X(ERR_PC5SIG_ALG,                                                          \
+      "no common algorithm, or an algorithm chosen that was not offered")      \
+    X(ERR_PC5SIG_REPLAY, "replayed or reordered message on the relay link")    \
+    X(ERR_PC5SIG_COUNT, "relay link COUNT exhausted: set up a new link")       \
+    X(ERR_PC5SIG_TOO_LARGE, "relay link payload larger than 16 KiB")
 
 typedef enum {
 #define PROSEC__ERR_ENUM(name, msg) PROSEC_##name,

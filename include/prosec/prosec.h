@@ -16,6 +16,7 @@
 #include "kmf.h"
 #include "log.h"
 #include "mikey.h"
+#include "relay.h"
 #include "wire.h"
 
 #define PROSEC_VERSION "0.1.0"

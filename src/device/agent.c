@@ -177,6 +177,18 @@ static prosec_err hook_pmk(void *ctx, uint32_t id, const uint8_t pmk[32])
     return ks_save(a, prosec_keystore_set_pmk(a->ks, pmk, id), "the PMK");
 }
 
+static prosec_err hook_pruk(void *ctx, const uint8_t id[8],
+                            const uint8_t pruk[32])
+{
+    struct agent *a = ctx;
+    uint64_t v = 0;
+
+    for (int i = 0; i < 8; i++) {
+        v = v << 8 | id[i];
+    }
+    return ks_save(a, prosec_keystore_set_pruk(a->ks, pruk, v), "the PRUK");
+}
+
 static prosec_err hook_group(void *ctx, const struct prosec_device_group *g)
 {
     struct agent *a = ctx;
@@ -1205,11 +1217,18 @@ static prosec_err load_device(struct agent *a)
         PROSEC_KS_DEVICE_NAME, PROSEC_KS_DEVICE_URI, PROSEC_KS_KMF_URI,
         PROSEC_KS_KMF_ADDRESS, PROSEC_KS_KMF_CA,     PROSEC_KS_CERTIFICATE,
         PROSEC_KS_PRIVATE_KEY};
-    struct prosec_device_hooks hooks = {
-        hook_pmk, hook_group, hook_pgk, hook_revoke, a, unlock, lock};
+    struct prosec_device_hooks hooks = {.save_pmk = hook_pmk,
+                                        .save_group = hook_group,
+                                        .save_pgk = hook_pgk,
+                                        .revoke_pgk = hook_revoke,
+                                        .ctx = a,
+                                        .save_pruk = hook_pruk,
+                                        .unlock = unlock,
+                                        .relock = lock};
     struct prosec_device_cred cred;
     const char *v[7];
     size_t n[7];
+    uint64_t pruk_id = 0;
     uint8_t pmk[32];
     uint32_t pmk_id = 0;
     prosec_err err = PROSEC_OK;
@@ -1228,6 +1247,13 @@ static prosec_err load_device(struct agent *a)
                       v[2]);
     (void)prosec__fmt(cred.kmf_address, sizeof(cred.kmf_address), "%.*s",
                       (int)n[3], v[3]);
+    if (prosec_keystore_pruk(a->ks, cred.pruk, &pruk_id) == PROSEC_OK) {
+        for (int i = 7; i >= 0; i--) {
+            cred.pruk_id[i] = (uint8_t)pruk_id;
+            pruk_id >>= 8;
+        }
+        cred.has_pruk = true;
+    }
     cred.ca_pem = strndup(v[4], n[4]);
     cred.cert_pem = strndup(v[5], n[5]);
     cred.key_pem = strndup(v[6], n[6]);
@@ -1689,6 +1715,14 @@ prosec_err prosec_device_enroll(const char *bundle_path, const char *store,
     SET(PROSEC_KS_CERTIFICATE, cred.cert_pem)
     SET(PROSEC_KS_PRIVATE_KEY, cred.key_pem)
 #undef SET
+    if (err == PROSEC_OK && cred.has_pruk) {
+        uint64_t id = 0;
+
+        for (int i = 0; i < 8; i++) {
+            id = id << 8 | cred.pruk_id[i];
+        }
+        err = prosec_keystore_set_pruk(ks, cred.pruk, id);
+    }
     if (err == PROSEC_OK) {
         err = prosec_keystore_save(ks);
     }

@@ -128,6 +128,20 @@ prosec_err prosec_device_cred_parse(const char *json, size_t len,
                            "missing or not PEM");
         goto out;
     }
+    /* the relay user key, optional */
+    if (json_object_get(j, "pruk") != NULL ||
+        json_object_get(j, "pruk_id") != NULL) {
+        if (!prosec__unhex(c.pruk, sizeof(c.pruk),
+                           json_string_value(json_object_get(j, "pruk"))) ||
+            !prosec__unhex(c.pruk_id, sizeof(c.pruk_id),
+                           json_string_value(json_object_get(j, "pruk_id")))) {
+            err = prosec__fail(PROSEC_ERR_ARG,
+                               "enrolment bundle: 'pruk' must be 64 and "
+                               "'pruk_id' 16 hex digits");
+            goto out;
+        }
+        c.has_pruk = true;
+    }
     *out = c;
     memset(&c, 0, sizeof(c));
     err = PROSEC_OK;
@@ -407,6 +421,19 @@ static prosec_err apply_response(struct prosec_device *d,
             return err;
         }
         err = prosec_device_restore_pmk(d, a->pmk_id, a->pmk);
+    }
+    if (err == PROSEC_OK && a->has_pruk &&
+        (!d->cred.has_pruk ||
+         !prosec_ct_equal(d->cred.pruk, a->pruk, sizeof(a->pruk)) ||
+         memcmp(d->cred.pruk_id, a->pruk_id, 8) != 0)) {
+        if (d->hooks.save_pruk != NULL) {
+            err = d->hooks.save_pruk(d->hooks.ctx, a->pruk_id, a->pruk);
+        }
+        if (err == PROSEC_OK) {
+            memcpy(d->cred.pruk, a->pruk, sizeof(a->pruk));
+            memcpy(d->cred.pruk_id, a->pruk_id, 8);
+            d->cred.has_pruk = true;
+        }
     }
     for (size_t i = 0; err == PROSEC_OK && i < a->n_groups; i++) {
         const struct prosec_keyresp_group *r = &a->groups[i];
@@ -756,6 +783,70 @@ prosec_device_group_find(const struct prosec_device *d, const char *name)
         }
     }
     return NULL;
+}
+
+bool prosec_device_pruk(const struct prosec_device *d, uint8_t pruk[32],
+                        uint8_t pruk_id[8])
+{
+    if (d == NULL || !d->cred.has_pruk) {
+        return false;
+    }
+    memcpy(pruk, d->cred.pruk, 32);
+    memcpy(pruk_id, d->cred.pruk_id, 8);
+    return true;
+}
+
+prosec_err prosec_device_kd_request(const struct prosec_device *d,
+                                    const uint8_t pruk_id[8],
+                                    const uint8_t freshness[16],
+                                    long timeout_ms, uint8_t kd[32],
+                                    char *remote, size_t cap)
+{
+    struct prosec__https *h = NULL;
+    char id_hex[17], fr_hex[33], req[160], *body = NULL;
+    json_t *j = NULL;
+    long status = 0;
+    prosec_err err;
+
+    prosec__hex(id_hex, pruk_id, 8);
+    prosec__hex(fr_hex, freshness, 16);
+    (void)prosec__fmt(req, sizeof(req),
+                      "{\"message\":\"KD_REQUEST\",\"version\":1,"
+                      "\"pruk_id\":\"%s\",\"kd_freshness\":\"%s\"}",
+                      id_hex, fr_hex);
+    err = prosec__https_new(&h, d->cred.kmf_address, d->cred.cert_pem,
+                            d->cred.key_pem, d->cred.ca_pem);
+    if (err == PROSEC_OK) {
+        err = prosec__https_post(h, "/v1/relay/kd", req, timeout_ms, &body,
+                                 &status);
+    }
+    if (err == PROSEC_OK) {
+        j = json_loads(body, 0, NULL);
+        if (status != 200) {
+            const char *m = json_string_value(json_object_get(j, "message"));
+            const char *e = json_string_value(json_object_get(j, "error"));
+
+            err =
+                prosec__fail(e != NULL && strcmp(e, "PROSEC_ERR_NOT_FOUND") == 0
+                                 ? PROSEC_ERR_NOT_FOUND
+                                 : PROSEC_ERR_DENIED,
+                             "the KMF refused the KD (HTTP %ld): %s", status,
+                             m != NULL ? m : "no reason given");
+        } else if (!prosec__unhex(
+                       kd, 32, json_string_value(json_object_get(j, "kd")))) {
+            err = prosec__fail(PROSEC_ERR_PROTOCOL, "the KD answer has no KD");
+        } else if (remote != NULL) {
+            const char *n = json_string_value(json_object_get(j, "device"));
+
+            (void)prosec__fmt(remote, cap, "%s", n != NULL ? n : "?");
+        }
+    }
+    json_decref(j);
+    if (body != NULL) {
+        prosec__free_wiped(body, strlen(body));
+    }
+    prosec__https_free(h);
+    return err;
 }
 
 uint32_t prosec_device_pmk_id(const struct prosec_device *d)

@@ -51,17 +51,39 @@ prosec_err kmf_caller_of(struct kmf *k, const char *serial,
 
 /* ---- enrolment --------------------------------------------------------- */
 
+/* The sealing label of a device's PRUK. */
+static void pruk_aad(char *out, size_t cap, const char *name)
+{
+    (void)prosec__fmt(out, cap, "pruk %s", name);
+}
+
+static int64_t pruk_id_int(const uint8_t id[8])
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < 8; i++) {
+        v = v << 8 | id[i];
+    }
+    return (int64_t)v;
+}
+
 static prosec_err do_device_add(struct kmf *k, const struct kmf_caller *who,
                                 json_t *req, json_t **resp)
 {
     json_t *v = json_object_get(req, "name");
+    json_t *rv = json_object_get(req, "relay");
     const char *name = json_string_value(v);
     struct kmf_cert cert = {NULL, NULL, {0}};
-    char uri[KMF_URI_MAX + 1];
+    char uri[KMF_URI_MAX + 1], aad[96];
+    uint8_t pruk[32], pruk_id[8], sealed[32 + KMF_SEAL_OVERHEAD];
+    char pruk_hex[65], id_hex[17];
     sqlite3_stmt *s;
     bool row = false;
     prosec_err err;
 
+    if (rv != NULL && !json_is_boolean(rv)) {
+        return prosec__fail(PROSEC_ERR_ARG, "'relay' must be true or false");
+    }
     if (name == NULL || !kmf_name_ok(name)) {
         return prosec__fail(PROSEC_ERR_ARG,
                             "device name: 1 to 64 letters, digits, '-', "
@@ -83,29 +105,57 @@ static prosec_err do_device_add(struct kmf *k, const struct kmf_caller *who,
     if (err != PROSEC_OK) {
         return err;
     }
-    s = kmf_stmt(&k->st, "INSERT INTO devices (name, uri, cert_serial, "
-                         "created) VALUES (?, ?, ?, ?)");
-    err = PROSEC_ERR_DB;
+    /* its relay user key (TS 33.303 6.7): in the bundle, so that a device
+     * never in coverage can still prove itself to a relay */
+    err = prosec__random(pruk, sizeof(pruk));
+    if (err == PROSEC_OK) {
+        err = prosec__random(pruk_id, sizeof(pruk_id));
+    }
+    pruk_aad(aad, sizeof(aad), name);
+    if (err == PROSEC_OK) {
+        err = kmf_seal(k->st.master, aad, pruk, sizeof(pruk), sealed);
+    }
+    s = err == PROSEC_OK
+            ? kmf_stmt(&k->st, "INSERT INTO devices (name, uri, cert_serial, "
+                               "created, pruk_id, pruk, relay) VALUES (?, ?, "
+                               "?, ?, ?, ?, ?)")
+            : NULL;
+    if (err == PROSEC_OK) {
+        err = PROSEC_ERR_DB;
+    }
     if (s != NULL) {
         sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 2, uri, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 3, cert.serial, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 4, prosec__unix_now());
+        sqlite3_bind_int64(s, 5, pruk_id_int(pruk_id));
+        sqlite3_bind_blob(s, 6, sealed, sizeof(sealed), SQLITE_STATIC);
+        sqlite3_bind_int(s, 7, json_is_true(rv));
         err = kmf_step(&k->st, s, NULL);
     }
+    prosec__hex(pruk_hex, pruk, sizeof(pruk));
+    prosec__hex(id_hex, pruk_id, sizeof(pruk_id));
+    prosec_wipe(pruk, sizeof(pruk));
     if (err == PROSEC_OK) {
-        err = kmf_audit(&k->st, who->name, "device-add", name, cert.serial);
+        char detail[96];
+
+        (void)prosec__fmt(detail, sizeof(detail), "%s%s", cert.serial,
+                          json_is_true(rv) ? " relay" : "");
+        err = kmf_audit(&k->st, who->name, "device-add", name, detail);
     }
     if (err == PROSEC_OK) {
         /* the bundle: everything the device needs to reach us */
-        *resp =
-            json_pack("{s:{s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s}}",
-                      "bundle", "format", "prosec-enrolment-bundle", "version",
-                      1, "device", name, "device_uri", uri, "kmf_uri", k->uri,
-                      "kmf_address", k->conf.address, "ca_cert", k->ca_pem,
-                      "cert", cert.pem, "key", cert.key_pem);
+        *resp = json_pack("{s:{s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
+                          "s:s, s:s}}",
+                          "bundle", "format", "prosec-enrolment-bundle",
+                          "version", 1, "device", name, "device_uri", uri,
+                          "kmf_uri", k->uri, "kmf_address", k->conf.address,
+                          "ca_cert", k->ca_pem, "cert", cert.pem, "key",
+                          cert.key_pem, "pruk", pruk_hex, "pruk_id", id_hex);
         err = *resp != NULL ? PROSEC_OK : PROSEC_ERR_NOMEM;
     }
+    prosec_wipe(pruk_hex, sizeof(pruk_hex));
+    prosec_wipe(sealed, sizeof(sealed));
     kmf_cert_free(&cert);
     return err;
 }
@@ -442,6 +492,40 @@ static prosec_err all_groups(struct kmf *k, int64_t dev,
     return err;
 }
 
+/* The device's PRUK and PRUK ID go with every new PMK (TS 33.303 6.7.2:
+ * the PRUK comes with the keys). */
+static prosec_err pruk_for(struct kmf *k, const struct kmf_caller *who,
+                           struct prosec_key_response *a)
+{
+    sqlite3_stmt *s = kmf_stmt(&k->st, "SELECT pruk_id, pruk FROM devices "
+                                       "WHERE id = ? AND pruk IS NOT NULL");
+    char aad[96];
+    bool row = false;
+    prosec_err err;
+
+    if (s == NULL) {
+        return PROSEC_ERR_DB;
+    }
+    sqlite3_bind_int64(s, 1, who->device_row);
+    err = kmf_step(&k->st, s, &row);
+    if (err != PROSEC_OK || !row) {
+        return err;
+    }
+    pruk_aad(aad, sizeof(aad), who->name);
+    err = kmf_unseal(k->st.master, aad, sqlite3_column_blob(s, 1),
+                     (size_t)sqlite3_column_bytes(s, 1), a->pruk);
+    if (err == PROSEC_OK) {
+        uint64_t id = (uint64_t)sqlite3_column_int64(s, 0);
+
+        for (int i = 7; i >= 0; i--) {
+            a->pruk_id[i] = (uint8_t)id;
+            id >>= 8;
+        }
+        a->has_pruk = true;
+    }
+    return err;
+}
+
 /* A fresh PMK when the device has none, another, or an old one. */
 static prosec_err pmk_for(struct kmf *k, const struct kmf_caller *who,
                           const struct prosec_key_request *r,
@@ -499,6 +583,9 @@ static prosec_err pmk_for(struct kmf *k, const struct kmf_caller *who,
         a->has_pmk = true;
         (void)prosec__fmt(aad, sizeof(aad), "pmk_id=%08x", a->pmk_id);
         err = kmf_audit(&k->st, who->name, "pmk-issue", who->name, aad);
+    }
+    if (err == PROSEC_OK) {
+        err = pruk_for(k, who, a);
     }
     return err;
 }
@@ -677,4 +764,137 @@ prosec_err kmf_op_status(struct kmf *k, const struct kmf_caller *who,
         "tls", "full_handshakes", (json_int_t)k->tls_full, "resumed",
         (json_int_t)k->tls_resumed);
     return *resp != NULL ? PROSEC_OK : PROSEC_ERR_NOMEM;
+}
+
+/* ---- a relay asks for a remote device's KD (TS 33.303 6.7.3) ------------ */
+
+/* *result gets the answer; the return value is the transaction's, so a
+ * refusal is audited (committed) too. */
+static prosec_err do_relay_kd(struct kmf *k, const struct kmf_caller *who,
+                              const uint8_t pruk_id[8], const uint8_t fresh[16],
+                              uint8_t kd[32], char *name, size_t cap, char *uri,
+                              size_t ucap, prosec_err *result)
+{
+    sqlite3_stmt *s;
+    uint8_t pruk[32];
+    char aad[96], detail[160];
+    bool row = false;
+    prosec_err err;
+
+    s = kmf_stmt(&k->st, "SELECT relay FROM devices WHERE id = ?");
+    if (s == NULL) {
+        return PROSEC_ERR_DB;
+    }
+    sqlite3_bind_int64(s, 1, who->device_row);
+    err = kmf_step(&k->st, s, &row);
+    if (err != PROSEC_OK) {
+        return err;
+    }
+    if (!row || sqlite3_column_int(s, 0) == 0) {
+        err = prosec__fail(PROSEC_ERR_DENIED,
+                           "device '%s' is not allowed to relay (prosec kmf "
+                           "device add NAME --relay)",
+                           who->name);
+        goto audit;
+    }
+    s = kmf_stmt(&k->st, "SELECT name, uri, pruk, revoked IS NOT NULL FROM "
+                         "devices WHERE pruk_id = ?");
+    if (s == NULL) {
+        return PROSEC_ERR_DB;
+    }
+    sqlite3_bind_int64(s, 1, pruk_id_int(pruk_id));
+    err = kmf_step(&k->st, s, &row);
+    if (err != PROSEC_OK) {
+        return err;
+    }
+    if (!row) {
+        err = prosec__fail(PROSEC_ERR_NOT_FOUND, "no device has this PRUK ID");
+        goto audit;
+    }
+    (void)prosec__fmt(name, cap, "%s", (const char *)sqlite3_column_text(s, 0));
+    (void)prosec__fmt(uri, ucap, "%s", (const char *)sqlite3_column_text(s, 1));
+    if (sqlite3_column_int(s, 3) != 0 ||
+        sqlite3_column_type(s, 2) == SQLITE_NULL) {
+        err = prosec__fail(PROSEC_ERR_DENIED, "device '%s' is revoked", name);
+        goto audit;
+    }
+    pruk_aad(aad, sizeof(aad), name);
+    err = kmf_unseal(k->st.master, aad, sqlite3_column_blob(s, 2),
+                     (size_t)sqlite3_column_bytes(s, 2), pruk);
+    if (err == PROSEC_OK) {
+        err = prosec_kd_derive(kd, pruk, fresh);
+    }
+    prosec_wipe(pruk, sizeof(pruk));
+
+audit:
+    *result = err;
+    if (err == PROSEC_ERR_DB) {
+        return err;
+    }
+    (void)prosec__fmt(detail, sizeof(detail), "remote=%s %s",
+                      name[0] ? name : "?",
+                      err == PROSEC_OK ? "granted" : prosec_err_name(err));
+    {
+        char keep[PROSEC__LOG_MAX];
+        prosec_err a;
+
+        (void)prosec__fmt(keep, sizeof(keep), "%s", prosec_error_detail());
+        a = kmf_audit(&k->st, who->name, "relay-kd", who->name, detail);
+        if (a == PROSEC_OK && err != PROSEC_OK) {
+            (void)prosec__fail(err, "%s", keep);
+        }
+        return a;
+    }
+}
+
+prosec_err kmf_relay_kd(struct kmf *k, const struct kmf_caller *who,
+                        const char *body, size_t len, char **resp_text)
+{
+    json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+    const char *msg = json_string_value(json_object_get(j, "message"));
+    const char *id_hex = json_string_value(json_object_get(j, "pruk_id"));
+    const char *fr_hex = json_string_value(json_object_get(j, "kd_freshness"));
+    uint8_t id[8], fresh[16], kd[32];
+    char name[KMF_NAME_MAX + 1] = "", uri[KMF_URI_MAX + 1] = "";
+    char kd_hex[65];
+    json_t *out;
+    prosec_err err;
+
+    if (who->admin) {
+        json_decref(j);
+        return prosec__fail(PROSEC_ERR_DENIED,
+                            "the admin credential is not a relay's");
+    }
+    if (!json_is_object(j) || msg == NULL || strcmp(msg, "KD_REQUEST") != 0 ||
+        json_integer_value(json_object_get(j, "version")) != 1 ||
+        json_object_size(j) != 4 || !prosec__unhex(id, 8, id_hex) ||
+        !prosec__unhex(fresh, 16, fr_hex)) {
+        json_decref(j);
+        return prosec__fail(PROSEC_ERR_ARG,
+                            "a KD request is {message: KD_REQUEST, version: "
+                            "1, pruk_id: 16 hex digits, kd_freshness: 32}");
+    }
+    json_decref(j);
+    {
+        prosec_err result = PROSEC_ERR_INTERNAL;
+
+        TX(k, do_relay_kd(k, who, id, fresh, kd, name, sizeof(name), uri,
+                          sizeof(uri), &result));
+        if (err == PROSEC_OK) {
+            err = result;
+        }
+    }
+    if (err != PROSEC_OK) {
+        prosec_wipe(kd, sizeof(kd));
+        return err;
+    }
+    prosec__hex(kd_hex, kd, sizeof(kd));
+    prosec_wipe(kd, sizeof(kd));
+    out = json_pack("{s:s, s:i, s:s, s:s, s:s}", "message", "KD_RESPONSE",
+                    "version", 1, "kd", kd_hex, "device", name, "device_uri",
+                    uri);
+    *resp_text = out != NULL ? json_dumps(out, JSON_COMPACT) : NULL;
+    json_decref(out);
+    prosec_wipe(kd_hex, sizeof(kd_hex));
+    return *resp_text != NULL ? PROSEC_OK : PROSEC_ERR_NOMEM;
 }

@@ -351,6 +351,8 @@ static void on_request(struct evhttp_request *req, void *arg)
         err = kmf_key_request(k, &who, body, len, &text);
     } else if (strcmp(path, "/v1/key-release") == 0) {
         err = kmf_key_release(k, &who, body, len, &text);
+    } else if (strcmp(path, "/v1/relay/kd") == 0) {
+        err = kmf_relay_kd(k, &who, body, len, &text);
     } else {
         err = prosec__fail(PROSEC_ERR_NOT_FOUND, "no such resource");
     }

@@ -27,7 +27,7 @@ enum {
     KMF_NAME_MAX = 64,           /* device and group names */
     KMF_URI_MAX = 255,
     KMF_ADDR_MAX = 64,
-    KMF_SCHEMA_VERSION = 1
+    KMF_SCHEMA_VERSION = 2
 };
 
 /* ---- configuration (kmf.conf) ------------------------------------------ */
@@ -249,6 +249,9 @@ prosec_err kmf_key_request(struct kmf *k, const struct kmf_caller *who,
                            const char *body, size_t len, char **resp_text);
 prosec_err kmf_key_release(struct kmf *k, const struct kmf_caller *who,
                            const char *body, size_t len, char **resp_text);
+/* A relay's request for the KD of a remote device (TS 33.303 6.7). */
+prosec_err kmf_relay_kd(struct kmf *k, const struct kmf_caller *who,
+                        const char *body, size_t len, char **resp_text);
 
 /* The scheduler's pass over every group (expiry, keys ahead); one
  * transaction.  Returns how many PGKs it made or ended. */

@@ -84,6 +84,11 @@ static const char *const migrations[] = {
     "  action TEXT NOT NULL,"
     "  target TEXT NOT NULL,"
     "  detail TEXT NOT NULL DEFAULT '');",
+    /* 1 -> 2: devices allowed to act as UE-to-network relays (they may
+     * ask for the KD of a remote device) */
+    "ALTER TABLE devices ADD COLUMN relay INTEGER NOT NULL DEFAULT 0;"
+    "CREATE UNIQUE INDEX devices_by_pruk ON devices (pruk_id) "
+    "  WHERE pruk_id IS NOT NULL;",
 };
 
 enum { N_MIGRATIONS = sizeof(migrations) / sizeof(migrations[0]) };
