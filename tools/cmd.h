@@ -16,6 +16,7 @@ int prosec_cmd_crypto(FILE *out, FILE *err, int argc, char **argv);
 int prosec_cmd_pdu(FILE *out, FILE *err, int argc, char **argv);
 int prosec_cmd_kmf(FILE *out, FILE *err, int argc, char **argv);
 int prosec_cmd_device(FILE *out, FILE *err, int argc, char **argv);
+int prosec_cmd_relay(FILE *out, FILE *err, int argc, char **argv);
 
 /* `prosec crypto selftest`: known-answer tests on every backend. */
 int prosec_cmd_selftest(const struct cli *c, int argc, char **argv);

@@ -27,7 +27,10 @@ static const char usage[] =
     "         [--pc5 ADDR:PORT] [--iface IF] [--mikey ADDR:PORT]\n"
     "         [--control SOCKET] [--log-level LEVEL] [--skew SECONDS]\n"
     "         [--sync-interval SECONDS] [--mikey-advertise ADDR:PORT]\n"
-    "        run the device's daemon in the foreground\n"
+    "         [--relay auto|off|IP:PORT]\n"
+    "        run the device's daemon in the foreground; without a path to\n"
+    "        the KMF (--relay auto, the default) it uses a relay it hears\n"
+    "        announced on the PC5 channel\n"
     "  status --control SOCKET [--json]\n"
     "  send   --control SOCKET --group NAME|HEX6 [FILE|-]\n"
     "  listen --control SOCKET --group NAME|HEX6 [--out FILE] [--count N]\n"
@@ -57,6 +60,11 @@ enum {
     O_SYNCS,
     O_SKEW,
     O_ADVERT,
+    O_RELAY,
+    O_LISTEN,
+    O_UPSTREAM,
+    O_GPC5,
+    O_GIFACE,
     O_N
 };
 
@@ -79,6 +87,11 @@ static const struct cli_opt opts[O_N] = {
     [O_SYNCS] = {"sync-interval", false, false, false},
     [O_SKEW] = {"skew", false, false, false},
     [O_ADVERT] = {"mikey-advertise", false, false, false},
+    [O_RELAY] = {"relay", false, false, false},
+    [O_LISTEN] = {"listen", false, false, false},
+    [O_UPSTREAM] = {"upstream", false, false, false},
+    [O_GPC5] = {"group-pc5", false, false, false},
+    [O_GIFACE] = {"group-iface", false, false, false},
 };
 
 #define BIT(o) (1ul << (o))
@@ -198,7 +211,7 @@ static int run_enroll(const struct cli *c, const struct cli_val *v)
     return CLI_OK;
 }
 
-static int run_agent(const struct cli *c, const struct cli_val *v)
+static int run_agent(const struct cli *c, const struct cli_val *v, bool relay)
 {
     struct prosec_agent_opts o;
     struct secret pass = {NULL, 0};
@@ -250,6 +263,21 @@ static int run_agent(const struct cli *c, const struct cli_val *v)
     o.store = v[O_STORE].v[0];
     o.pc5 = v[O_PC5].n ? v[O_PC5].v[0] : NULL;
     o.iface = v[O_IFACE].n ? v[O_IFACE].v[0] : NULL;
+    o.relay = v[O_RELAY].n ? v[O_RELAY].v[0] : NULL;
+    if (relay) {
+        /* --pc5/--iface face the remote devices; --group-pc5/--group-iface
+         * are the in-coverage channel bridged with it */
+        o.relay_listen = v[O_LISTEN].n ? v[O_LISTEN].v[0] : "0.0.0.0:5304";
+        o.upstream = v[O_UPSTREAM].n ? v[O_UPSTREAM].v[0] : NULL;
+        if (v[O_GPC5].n > 0) {
+            o.relay_pc5 = o.pc5 != NULL ? o.pc5 : PROSEC_PC5_DEFAULT;
+            o.relay_iface = o.iface;
+            o.pc5 = v[O_GPC5].v[0];
+            o.iface = v[O_GIFACE].n ? v[O_GIFACE].v[0] : NULL;
+        } else if (v[O_GIFACE].n > 0) {
+            return cli_usage_error(c, "--group-iface needs --group-pc5");
+        }
+    }
     o.mikey = v[O_MIKEY].n ? v[O_MIKEY].v[0] : NULL;
     o.mikey_advertise = v[O_ADVERT].n ? v[O_ADVERT].v[0] : NULL;
     o.control = v[O_CONTROL].n ? v[O_CONTROL].v[0] : NULL;
@@ -646,7 +674,7 @@ static const struct {
     {"agent",
      BIT(O_STORE) | BIT(O_PASS) | BIT(O_KEYF) | BIT(O_PC5) | BIT(O_IFACE) |
          BIT(O_MIKEY) | BIT(O_CONTROL) | BIT(O_LOG) | BIT(O_READY) |
-         BIT(O_SYNCS) | BIT(O_SKEW) | BIT(O_ADVERT),
+         BIT(O_SYNCS) | BIT(O_SKEW) | BIT(O_ADVERT) | BIT(O_RELAY),
      0},
     {"status", BIT(O_CONTROL) | BIT(O_JSON), 0},
     {"send", BIT(O_CONTROL) | BIT(O_GROUP), 1},
@@ -707,7 +735,7 @@ int prosec_cmd_device(FILE *out, FILE *err, int argc, char **argv)
     case 0:
         return run_enroll(&c, v);
     case 1:
-        return run_agent(&c, v);
+        return run_agent(&c, v, false);
     case 2:
         return run_status(&c, v);
     case 3:
@@ -715,4 +743,57 @@ int prosec_cmd_device(FILE *out, FILE *err, int argc, char **argv)
     default:
         return run_listen(&c, v);
     }
+}
+
+static const char relay_usage[] =
+    "usage: prosec relay --store PATH (--passphrase-file F | --key-file F)\n"
+    "         [--pc5 ADDR:PORT] [--iface IF] [--upstream IP:PORT]\n"
+    "         [--listen IP:PORT] [--group-pc5 ADDR:PORT] [--group-iface IF]\n"
+    "         [--mikey ADDR:PORT] [--control SOCKET] [--log-level LEVEL]\n"
+    "         [--sync-interval SECONDS] [--skew SECONDS] [--ready-fd FD]\n"
+    "\n"
+    "Runs an enrolled device (added with `prosec kmf device add NAME\n"
+    "--relay`) as a UE-to-network relay and a group relay.\n"
+    "\n"
+    "  --pc5, --iface  the PC5 channel of the remote devices (default\n"
+    "                  " PROSEC_PC5_DEFAULT "): the relay announces itself\n"
+    "                  there (port + 1) and bridges group traffic to it\n"
+    "  --listen        where remote devices' links are taken (default\n"
+    "                  0.0.0.0:5304, announced with --iface's address)\n"
+    "  --upstream      the KMF remote devices' connections go to (default:\n"
+    "                  the KMF of the keystore)\n"
+    "  --group-pc5, --group-iface\n"
+    "                  the in-coverage PC5 channel: the groups' frames that\n"
+    "                  pass a member's checks are re-broadcast, unchanged,\n"
+    "                  between it and --pc5\n"
+    "\n"
+    "A remote device is served only once the KMF has vouched for its PRUK\n"
+    "(TS 33.303 6.7); the relay carries its HTTPS and MIKEY end to end and\n"
+    "sees none of its keys.  The control socket answers `prosec device\n"
+    "status`.  Exit status: 0 stopped, 1 failed, 2 bad arguments.\n";
+
+int prosec_cmd_relay(FILE *out, FILE *err, int argc, char **argv)
+{
+    static const unsigned long allowed =
+        BIT(O_STORE) | BIT(O_PASS) | BIT(O_KEYF) | BIT(O_PC5) | BIT(O_IFACE) |
+        BIT(O_MIKEY) | BIT(O_CONTROL) | BIT(O_LOG) | BIT(O_READY) |
+        BIT(O_SYNCS) | BIT(O_SKEW) | BIT(O_LISTEN) | BIT(O_UPSTREAM) |
+        BIT(O_GPC5) | BIT(O_GIFACE);
+    struct cli c = {out, err, "prosec relay"};
+    struct cli_val v[O_N];
+    bool done = false;
+    int rc;
+
+    memset(v, 0, sizeof(v));
+    rc = cli_args(&c, argc, argv, opts, O_N, v, relay_usage, &done);
+    if (done || rc != CLI_OK) {
+        return rc;
+    }
+    for (size_t i = 0; i < O_N; i++) {
+        if (v[i].n > 0 && !(allowed & BIT(i))) {
+            return cli_usage_error(&c, "option --%s does not apply here",
+                                   opts[i].name);
+        }
+    }
+    return run_agent(&c, v, true);
 }

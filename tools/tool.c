@@ -22,6 +22,8 @@ static const char usage[] =
     "             devices and groups (prosec kmf --help)\n"
     "  device     a device: enrol it, run its agent, send and listen\n"
     "             (prosec device --help)\n"
+    "  relay      run a device as a relay for devices out of coverage\n"
+    "             (prosec relay --help)\n"
     "\n"
     "  --help     this text      --version   the version\n"
     "\n"
@@ -32,10 +34,9 @@ static const struct {
     const char *name;
     int (*run)(FILE *out, FILE *err, int argc, char **argv);
 } groups[] = {
-    {"crypto", prosec_cmd_crypto},
-    {"pdu", prosec_cmd_pdu},
-    {"kmf", prosec_cmd_kmf},
-    {"device", prosec_cmd_device},
+    {"crypto", prosec_cmd_crypto}, {"pdu", prosec_cmd_pdu},
+    {"kmf", prosec_cmd_kmf},       {"device", prosec_cmd_device},
+    {"relay", prosec_cmd_relay},
 };
 
 int prosec_main(FILE *out, FILE *err, int argc, char **argv)

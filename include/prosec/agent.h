@@ -67,6 +67,17 @@ struct prosec_agent_opts {
     unsigned sync_interval;
     /* clock-skew allowance for received frames, seconds; -1: 30 */
     int skew;
+    /* a remote device's use of a UE-to-network relay: "auto" (NULL: a
+     * relay when the KMF cannot be reached), "off", or a relay's IP:PORT */
+    const char *relay;
+    /* prosec relay: where remote devices' links are taken (IP:PORT; NULL:
+     * no relay service), the KMF their connections go to (NULL: ours),
+     * and the second PC5 channel whose group traffic is bridged with the
+     * first (NULL: none) and its interface */
+    const char *relay_listen;
+    const char *upstream;
+    const char *relay_pc5;
+    const char *relay_iface;
 };
 
 /*

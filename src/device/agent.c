@@ -36,6 +36,7 @@
 
 #include "../core/core.h"
 #include "prosec/prosec.h"
+#include "relay_internal.h"
 
 enum {
     FRAG_HDR = 8, /* message id (4), index (2), count (2) */
@@ -47,7 +48,8 @@ enum {
     CLIENTS_MAX = 64,
     SYNC_DEFAULT_S = 300,
     SYNC_SOON_S = 10, /* on an unknown PGK index, at most */
-    MARKS_S = 5
+    MARKS_S = 5,
+    LOOP_RING = 512 /* frames we bridged, to know them when they loop */
 };
 
 enum reason {
@@ -144,6 +146,20 @@ struct agent {
     unsigned syncs;
     uint64_t mikey_ok, mikey_refused;
     struct prosec__ratelimit rl_frames;
+    /* MIKEY: where our socket is (for a relay's forwarding) and what we
+     * tell the KMF without a relay */
+    struct sockaddr_in mikey_local;
+    char mikey_own[64];
+    /* relays */
+    struct prosec__relay_srv *relay_srv;
+    struct prosec__relay_cli *relay_cli;
+    int pc5b_fd; /* the bridged channel, or -1 */
+    struct sockaddr_storage pc5b_to;
+    unsigned pc5b_to_len;
+    char pc5b_name[64];
+    struct event *pc5b_ev;
+    uint64_t bridged[2], loop_ring[LOOP_RING];
+    size_t loop_pos;
 };
 
 static void lock(void *arg)
@@ -518,6 +534,21 @@ static json_t *status_json(struct agent *a)
                   "error", a->sync_error, "syncs", (int)a->syncs,
                   "pushes_taken", (json_int_t)a->mikey_ok, "pushes_refused",
                   (json_int_t)a->mikey_refused, "groups", groups);
+    if (j != NULL && a->relay_srv != NULL) {
+        json_t *r = prosec__relay_srv_status(a->relay_srv);
+
+        if (r != NULL && a->pc5b_fd >= 0) {
+            json_object_set_new(r, "pc5", json_string(a->pc5b_name));
+            json_object_set_new(r, "bridged_out",
+                                json_integer((json_int_t)a->bridged[0]));
+            json_object_set_new(r, "bridged_in",
+                                json_integer((json_int_t)a->bridged[1]));
+        }
+        json_object_set_new(j, "relay_service", r);
+    }
+    if (j != NULL && a->relay_cli != NULL) {
+        json_object_set_new(j, "relay", prosec__relay_cli_status(a->relay_cli));
+    }
     return j;
 }
 
@@ -802,6 +833,13 @@ static prosec_err send_frame(struct agent *a, struct outgoing *o)
                a->pc5_to_len) < 0) {
         err = prosec__fail(PROSEC_ERR_IO, "PC5 send: %s", strerror(errno));
     }
+    /* a relay's own messages reach the bridged channel too */
+    if (err == PROSEC_OK && a->pc5b_fd >= 0 &&
+        sendto(a->pc5b_fd, frame, frame_len, 0, (struct sockaddr *)&a->pc5b_to,
+               a->pc5b_to_len) < 0) {
+        err = prosec__fail(PROSEC_ERR_IO, "PC5 send (bridged channel): %s",
+                           strerror(errno));
+    }
     if (err == PROSEC_OK) {
         o->pos += chunk;
         o->index++;
@@ -995,6 +1033,55 @@ static void reassemble(struct agent *a, struct gstate *g, uint32_t src,
     }
 }
 
+/* A frame's fingerprint, to know a bridged frame when it comes back. */
+static uint64_t frame_hash(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ p[i]) * 0x100000001b3ULL;
+    }
+    return h;
+}
+
+static bool bridged_before(const struct agent *a, uint64_t h)
+{
+    for (size_t i = 0; i < LOOP_RING; i++) {
+        if (a->loop_ring[i] == h) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * The group relay: a frame accepted on one channel goes out unchanged on
+ * the other.  Duplicates never get here (the receiver's replay check is
+ * by sender, PGK, PTK ID and SN), nor do frames that failed their check;
+ * a frame we bridged that comes back to us is known by its fingerprint.
+ */
+static void bridge(struct agent *a, int from_fd, const uint8_t *frame,
+                   size_t len)
+{
+    bool to_b = from_fd == a->pc5_fd;
+    int fd = to_b ? a->pc5b_fd : a->pc5_fd;
+    const struct sockaddr_storage *to = to_b ? &a->pc5b_to : &a->pc5_to;
+    unsigned tl = to_b ? a->pc5b_to_len : a->pc5_to_len;
+
+    if (a->pc5b_fd < 0) {
+        return;
+    }
+    a->loop_ring[a->loop_pos] = frame_hash(frame, len);
+    a->loop_pos = (a->loop_pos + 1) % LOOP_RING;
+    if (sendto(fd, frame, len, 0, (const struct sockaddr *)to, tl) < 0) {
+        if (prosec__ratelimit(&a->rl_frames, prosec__mono_ms())) {
+            prosec__warn("group relay: cannot send: %s", strerror(errno));
+        }
+        return;
+    }
+    a->bridged[to_b ? 0 : 1]++;
+}
+
 static void on_pc5(evutil_socket_t fd, short what, void *arg)
 {
     struct agent *a = arg;
@@ -1022,6 +1109,9 @@ static void on_pc5(evutil_socket_t fd, short what, void *arg)
         if (g == NULL || f.src == g->member_id) {
             continue; /* another group's, or our own looped back */
         }
+        if (a->pc5b_fd >= 0 && bridged_before(a, frame_hash(buf, (size_t)n))) {
+            continue; /* one we bridged, back on this channel */
+        }
         gs = gstate_of(a, f.dst);
         if (gs == NULL) {
             continue;
@@ -1041,6 +1131,7 @@ static void on_pc5(evutil_socket_t fd, short what, void *arg)
             continue;
         }
         gs->st.accepted++;
+        bridge(a, fd, buf, (size_t)n);
         reassemble(a, gs, f.src, out, olen);
         prosec_wipe(out, olen);
     }
@@ -1308,6 +1399,11 @@ static prosec_err load_device(struct agent *a)
     return err;
 }
 
+static prosec_err open_channel(const char *spec, const char *iface,
+                               const char *opt, int *fd_out,
+                               struct sockaddr_storage *to, unsigned *to_len,
+                               char *name, size_t name_cap, unsigned *if_out);
+
 static prosec_err open_mikey(struct agent *a)
 {
     const struct prosec_device_cred *cred = prosec_device_cred(a->dev);
@@ -1360,6 +1456,13 @@ static prosec_err open_mikey(struct agent *a)
         }
     }
     prosec__format_addr(a->mikey_addr, sizeof(a->mikey_addr), &ss);
+    if (ss.ss_family == AF_INET) {
+        /* where a relay's remote end hands us the pushes it carries */
+        memcpy(&a->mikey_local, &ss, sizeof(a->mikey_local));
+        if (a->mikey_local.sin_addr.s_addr == htonl(INADDR_ANY)) {
+            a->mikey_local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        }
+    }
     if (a->o.mikey_advertise != NULL) {
         if (!prosec__parse_addr(a->o.mikey_advertise, false, &ss, &len)) {
             return prosec__fail(PROSEC_ERR_CONFIG,
@@ -1369,12 +1472,90 @@ static prosec_err open_mikey(struct agent *a)
         }
         prosec__format_addr(a->mikey_addr, sizeof(a->mikey_addr), &ss);
     }
+    (void)prosec__fmt(a->mikey_own, sizeof(a->mikey_own), "%s", a->mikey_addr);
     return PROSEC_OK;
 }
 
-static prosec_err open_pc5(struct agent *a)
+/* The remote end of a relay link (lock held): up, or down (NULLs). */
+static void relay_link_cb(void *ctx, const char *via, const char *mikey)
 {
-    const char *spec = a->o.pc5 != NULL ? a->o.pc5 : PROSEC_PC5_DEFAULT;
+    struct agent *a = ctx;
+
+    if (prosec_device_via(a->dev, via) != PROSEC_OK) {
+        prosec__err("relay: cannot route the KMF's connections via %s",
+                    via != NULL ? via : "(direct)");
+    }
+    if (mikey != NULL) {
+        (void)prosec__fmt(a->mikey_addr, sizeof(a->mikey_addr), "%s", mikey);
+        want_sync(a, true); /* tell the KMF where to push now */
+    } else if (via == NULL) {
+        (void)prosec__fmt(a->mikey_addr, sizeof(a->mikey_addr), "%s",
+                          a->mikey_own);
+        want_sync(a, true);
+    }
+}
+
+static prosec_err open_relays(struct agent *a, unsigned pc5_ifindex)
+{
+    const struct prosec_device_cred *cred = prosec_device_cred(a->dev);
+    struct prosec__relay_env env = {a->dev, a, lock, unlock, relay_link_cb};
+    struct sockaddr_in ann;
+    unsigned ifb = 0;
+    prosec_err err = PROSEC_OK;
+
+    /* announcements: on the channel remote devices listen to, port + 1 */
+    if (a->o.relay_pc5 != NULL) {
+        err = open_channel(a->o.relay_pc5, a->o.relay_iface, "relay-pc5",
+                           &a->pc5b_fd, &a->pc5b_to, &a->pc5b_to_len,
+                           a->pc5b_name, sizeof(a->pc5b_name), &ifb);
+        memcpy(&ann, &a->pc5b_to, sizeof(ann));
+    } else {
+        memcpy(&ann, &a->pc5_to, sizeof(ann));
+        ifb = pc5_ifindex;
+    }
+    ann.sin_port = htons((uint16_t)(ntohs(ann.sin_port) + 1));
+    if (err == PROSEC_OK && a->o.relay_listen != NULL) {
+        struct prosec__relay_srv_cfg cfg = {
+            a->o.relay_listen,
+            a->o.upstream != NULL ? a->o.upstream : cred->kmf_address, &ann,
+            ifb};
+
+        if (!prosec_device_pruk(a->dev, (uint8_t[32]){0}, (uint8_t[8]){0})) {
+            prosec__warn("relay: this device has no PRUK; the KMF gives "
+                         "KDs only to a device added with --relay");
+        }
+        err = prosec__relay_srv_start(&a->relay_srv, &env, &cfg);
+    }
+    if (err == PROSEC_OK && a->o.relay_listen == NULL) {
+        struct prosec__relay_cli_cfg cfg = {
+            PROSEC__RELAY_AUTO, a->o.relay,        &ann,
+            pc5_ifindex,        cred->kmf_address, a->mikey_local};
+
+        if (!prosec__relay_mode_parse(a->o.relay, &cfg.mode)) {
+            return prosec__fail(PROSEC_ERR_CONFIG,
+                                "--relay '%.60s' is not auto, off or a "
+                                "numeric IPv4 IP:PORT",
+                                a->o.relay);
+        }
+        if (cfg.mode == PROSEC__RELAY_AUTO &&
+            a->mikey_local.sin_family != AF_INET) {
+            cfg.mode = PROSEC__RELAY_OFF; /* IPv6 MIKEY: no relay */
+        }
+        if (cfg.mode != PROSEC__RELAY_OFF) {
+            /* the link's callback runs under our lock */
+            lock(a);
+            err = prosec__relay_cli_start(&a->relay_cli, &env, &cfg);
+            unlock(a);
+        }
+    }
+    return err;
+}
+
+static prosec_err open_channel(const char *spec, const char *iface,
+                               const char *opt, int *fd_out,
+                               struct sockaddr_storage *to, unsigned *to_len,
+                               char *name, size_t name_cap, unsigned *if_out)
+{
     struct sockaddr_storage ss;
     struct sockaddr_in *g = (struct sockaddr_in *)&ss;
     struct ip_mreqn mr;
@@ -1384,33 +1565,40 @@ static prosec_err open_pc5(struct agent *a)
     if (!prosec__parse_addr(spec, false, &ss, &len) ||
         ss.ss_family != AF_INET || !IN_MULTICAST(ntohl(g->sin_addr.s_addr))) {
         return prosec__fail(PROSEC_ERR_CONFIG,
-                            "--pc5 '%.60s' is not an IPv4 multicast "
+                            "--%s '%.60s' is not an IPv4 multicast "
                             "ADDR:PORT",
-                            spec);
+                            opt, spec);
     }
-    if (a->o.iface != NULL) {
-        ifindex = if_nametoindex(a->o.iface);
+    if (iface != NULL) {
+        ifindex = if_nametoindex(iface);
         if (ifindex == 0) {
-            return prosec__fail(PROSEC_ERR_CONFIG,
-                                "--iface: no interface "
-                                "'%.30s'",
-                                a->o.iface);
+            return prosec__fail(
+                PROSEC_ERR_CONFIG, "--%s: no interface '%.30s'",
+                strcmp(opt, "pc5") == 0 ? "iface" : "relay-iface", iface);
         }
     }
-    memcpy(&a->pc5_to, &ss, len);
-    a->pc5_to_len = len;
-    a->pc5_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (a->pc5_fd < 0) {
+    memcpy(to, &ss, len);
+    *to_len = len;
+    *fd_out = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (*fd_out < 0) {
         return prosec__fail(PROSEC_ERR_IO, "socket: %s", strerror(errno));
     }
-    (void)setsockopt(a->pc5_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    (void)setsockopt(a->pc5_fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-    if (setsockopt(a->pc5_fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) !=
+    (void)setsockopt(*fd_out, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    (void)setsockopt(*fd_out, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    if (setsockopt(*fd_out, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) !=
         0) {
-        (void)setsockopt(a->pc5_fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+        (void)setsockopt(*fd_out, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+    }
+    /* only the groups this socket joined, on the interface it joined them
+     * (a relay has one channel on each of two interfaces) */
+    {
+        int zero = 0;
+
+        (void)setsockopt(*fd_out, IPPROTO_IP, IP_MULTICAST_ALL, &zero,
+                         sizeof(zero));
     }
     /* bound to the group's address: only its frames come in */
-    if (bind(a->pc5_fd, (struct sockaddr *)&ss, len) != 0) {
+    if (bind(*fd_out, (struct sockaddr *)&ss, len) != 0) {
         return prosec__fail(PROSEC_ERR_IO,
                             "cannot bind the PC5 socket to "
                             "%s: %s",
@@ -1419,30 +1607,37 @@ static prosec_err open_pc5(struct agent *a)
     memset(&mr, 0, sizeof(mr));
     mr.imr_multiaddr = g->sin_addr;
     mr.imr_ifindex = (int)ifindex;
-    if (setsockopt(a->pc5_fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)) !=
+    if (setsockopt(*fd_out, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)) !=
             0 &&
         ifindex == 0) {
         /* no route for multicast here: the loopback channel */
         mr.imr_ifindex = (int)if_nametoindex("lo");
         ifindex = (unsigned)mr.imr_ifindex;
-        if (setsockopt(a->pc5_fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr,
+        if (setsockopt(*fd_out, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr,
                        sizeof(mr)) != 0) {
             return prosec__fail(PROSEC_ERR_IO, "cannot join %s: %s", spec,
                                 strerror(errno));
         }
     }
     mr.imr_address.s_addr = htonl(INADDR_ANY);
-    if (ifindex != 0 && setsockopt(a->pc5_fd, IPPROTO_IP, IP_MULTICAST_IF, &mr,
+    if (ifindex != 0 && setsockopt(*fd_out, IPPROTO_IP, IP_MULTICAST_IF, &mr,
                                    sizeof(mr)) != 0) {
         return prosec__fail(PROSEC_ERR_IO, "cannot send on that interface: %s",
                             strerror(errno));
     }
-    (void)setsockopt(a->pc5_fd, IPPROTO_IP, IP_MULTICAST_LOOP, &one,
-                     sizeof(one));
-    (void)setsockopt(a->pc5_fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl,
-                     sizeof(ttl));
-    (void)prosec__fmt(a->pc5_name, sizeof(a->pc5_name), "%s", spec);
+    (void)setsockopt(*fd_out, IPPROTO_IP, IP_MULTICAST_LOOP, &one, sizeof(one));
+    (void)setsockopt(*fd_out, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl));
+    (void)prosec__fmt(name, name_cap, "%s", spec);
+    *if_out = ifindex;
     return PROSEC_OK;
+}
+
+static prosec_err open_pc5(struct agent *a, unsigned *ifindex)
+{
+    return open_channel(a->o.pc5 != NULL ? a->o.pc5 : PROSEC_PC5_DEFAULT,
+                        a->o.iface, "pc5", &a->pc5_fd, &a->pc5_to,
+                        &a->pc5_to_len, a->pc5_name, sizeof(a->pc5_name),
+                        ifindex);
 }
 
 static prosec_err open_control(struct agent *a)
@@ -1493,6 +1688,7 @@ static prosec_err open_control(struct agent *a)
 static prosec_err start(struct agent *a)
 {
     struct timeval second = {1, 0};
+    unsigned pc5_ifindex = 0;
     prosec_err err;
 
     err = prosec_keystore_open(&a->ks, a->o.store, &a->o.seal);
@@ -1504,7 +1700,7 @@ static prosec_err start(struct agent *a)
         err = open_mikey(a);
     }
     if (err == PROSEC_OK) {
-        err = open_pc5(a);
+        err = open_pc5(a, &pc5_ifindex);
     }
     if (err != PROSEC_OK) {
         return err;
@@ -1543,11 +1739,21 @@ static prosec_err start(struct agent *a)
         return prosec__fail(PROSEC_ERR_NOMEM, "cannot start a thread");
     }
     a->sync_started = true;
-    return PROSEC_OK;
+    err = open_relays(a, pc5_ifindex);
+    if (err == PROSEC_OK && a->pc5b_fd >= 0) {
+        a->pc5b_ev =
+            event_new(a->base, a->pc5b_fd, EV_READ | EV_PERSIST, on_pc5, a);
+        if (a->pc5b_ev == NULL || event_add(a->pc5b_ev, NULL) != 0) {
+            return PROSEC_ERR_NOMEM;
+        }
+    }
+    return err;
 }
 
 static void stop(struct agent *a)
 {
+    prosec__relay_srv_stop(a->relay_srv);
+    prosec__relay_cli_stop(a->relay_cli);
     if (a->sync_started) {
         lock(a);
         a->sync_stop = true;
@@ -1584,9 +1790,9 @@ static void stop(struct agent *a)
         (void)unlink(a->control);
     }
     {
-        struct event *evs[] = {a->mikey_ev, a->pc5_ev,    a->pace_ev,
-                               a->tick_ev,  a->synced_ev, a->sig_ev[0],
-                               a->sig_ev[1]};
+        struct event *evs[] = {a->mikey_ev,  a->pc5_ev,    a->pace_ev,
+                               a->tick_ev,   a->synced_ev, a->sig_ev[0],
+                               a->sig_ev[1], a->pc5b_ev};
 
         for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
             if (evs[i] != NULL) {
@@ -1602,6 +1808,9 @@ static void stop(struct agent *a)
     }
     if (a->pc5_fd >= 0) {
         close(a->pc5_fd);
+    }
+    if (a->pc5b_fd >= 0) {
+        close(a->pc5b_fd);
     }
     prosec_device_free(a->dev);
     prosec_keystore_close(a->ks);
@@ -1622,7 +1831,7 @@ prosec_err prosec_agent_run(const struct prosec_agent_opts *opts)
         return PROSEC_ERR_NOMEM;
     }
     a->o = *opts;
-    a->mikey_fd = a->pc5_fd = -1;
+    a->mikey_fd = a->pc5_fd = a->pc5b_fd = -1;
     a->rl_frames = (struct prosec__ratelimit){1000, 20, 0, 0, 0};
     a->next_msg_id = (uint32_t)prosec__mono_ms() ^ (uint32_t)getpid() << 16;
     pthread_mutex_init(&a->mu, NULL);
