@@ -9,8 +9,11 @@
  * SECONDS` is a UDP relay on 127.0.0.1 (an agent's advertised MIKEY port in
  * front of its real one): it forwards what comes to LISTEN to TARGET and the
  * answers back, and writes what it forwarded to TARGET to FILE; `pc5_tap send
- * IP:PORT FILE` sends those datagrams straight to an address.  Exits non-zero
- * on any socket error.
+ * IP:PORT FILE` sends those datagrams straight to an address; `pc5_tap alter
+ * GROUP:PORT FILE` sends each frame with its last octet (the MAC-I's)
+ * flipped; `pc5_tap common FILE1 FILE2` prints how many frames of FILE1
+ * are in FILE2.  PC5_TAP_IFACE names the channel's interface (lo when
+ * unset).  Exits non-zero on any socket error.
  */
 #include <arpa/inet.h>
 #include <net/if.h>
@@ -40,6 +43,59 @@ static int parse(const char *s, struct sockaddr_in *a)
     return inet_pton(AF_INET, host, &a->sin_addr) == 1 ? 0 : -1;
 }
 
+/* The interface of the channel: PC5_TAP_IFACE, or lo. */
+static const char *tap_iface(void)
+{
+    const char *i = getenv("PC5_TAP_IFACE");
+
+    return i != NULL && i[0] != '\0' ? i : "lo";
+}
+
+/* The next frame of a capture file; its length, or -1 at the end. */
+static long next_frame(FILE *f, unsigned char *buf)
+{
+    unsigned char len[2];
+    size_t l;
+
+    if (fread(len, 1, 2, f) != 2) {
+        return -1;
+    }
+    l = (size_t)len[0] << 8 | len[1];
+    return fread(buf, 1, l, f) == l ? (long)l : -1;
+}
+
+/* How many frames of file a are in file b too (printed). */
+static int common(const char *a, const char *b)
+{
+    static unsigned char fa[65536], fb[65536];
+    FILE *f = fopen(a, "rb");
+    long la, lb;
+    int n = 0;
+
+    if (f == NULL) {
+        perror(a);
+        return 2;
+    }
+    while ((la = next_frame(f, fa)) >= 0) {
+        FILE *g = fopen(b, "rb");
+
+        if (g == NULL) {
+            perror(b);
+            return 2;
+        }
+        while ((lb = next_frame(g, fb)) >= 0) {
+            if (la == lb && memcmp(fa, fb, (size_t)la) == 0) {
+                n++;
+                break;
+            }
+        }
+        fclose(g);
+    }
+    fclose(f);
+    printf("%d\n", n);
+    return 0;
+}
+
 static int capture(const struct sockaddr_in *g, const char *path, int secs)
 {
     struct ip_mreqn mr;
@@ -51,7 +107,7 @@ static int capture(const struct sockaddr_in *g, const char *path, int secs)
     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
     memset(&mr, 0, sizeof(mr));
     mr.imr_multiaddr = g->sin_addr;
-    mr.imr_ifindex = (int)if_nametoindex("lo");
+    mr.imr_ifindex = (int)if_nametoindex(tap_iface());
     if (f == NULL || bind(fd, (const struct sockaddr *)g, sizeof(*g)) != 0 ||
         setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)) != 0) {
         perror("pc5_tap capture");
@@ -81,7 +137,7 @@ static int capture(const struct sockaddr_in *g, const char *path, int secs)
     return 0;
 }
 
-static int replay(const struct sockaddr_in *g, const char *path, bool forge)
+static int replay(const struct sockaddr_in *g, const char *path, int forge)
 {
     struct ip_mreqn mr;
     int fd = socket(AF_INET, SOCK_DGRAM, 0), n = 0, one = 1;
@@ -89,7 +145,7 @@ static int replay(const struct sockaddr_in *g, const char *path, bool forge)
     unsigned char len[2], buf[65536];
 
     memset(&mr, 0, sizeof(mr));
-    mr.imr_ifindex = (int)if_nametoindex("lo");
+    mr.imr_ifindex = (int)if_nametoindex(tap_iface());
     if (f == NULL ||
         (IN_MULTICAST(ntohl(g->sin_addr.s_addr)) &&
          (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mr, sizeof(mr)) != 0 ||
@@ -104,7 +160,9 @@ static int replay(const struct sockaddr_in *g, const char *path, bool forge)
         if (fread(buf, 1, l, f) != l) {
             break;
         }
-        if (forge && l > 20) {
+        if (forge == 2 && l > 20) {
+            buf[l - 1] ^= 0x01; /* the MAC-I altered */
+        } else if (forge && l > 20) {
             /* another SN (frame header 7, PDU octet 3): past the replay
              * window, into the MAC check, which covers the header */
             buf[7 + 3] ^= 0x80;
@@ -185,6 +243,9 @@ int main(int argc, char **argv)
 {
     struct sockaddr_in g;
 
+    if (argc == 4 && strcmp(argv[1], "common") == 0) {
+        return common(argv[2], argv[3]);
+    }
     if (argc >= 6 && strcmp(argv[1], "relay") == 0) {
         return relay(atoi(argv[2]), atoi(argv[3]), argv[4], atoi(argv[5]));
     }
@@ -197,5 +258,8 @@ int main(int argc, char **argv)
         return capture(&g, argv[3], argc > 4 ? atoi(argv[4]) : 5);
     }
     /* send: unicast, the same as a replay without the multicast set-up */
-    return replay(&g, argv[3], strcmp(argv[1], "forge") == 0);
+    return replay(&g, argv[3],
+                  strcmp(argv[1], "forge") == 0   ? 1
+                  : strcmp(argv[1], "alter") == 0 ? 2
+                                                  : 0);
 }

@@ -279,40 +279,51 @@ prosec_err kmf_op_device_list(struct kmf *k, const struct kmf_caller *who,
                  "d.last_seen, d.pmk_id IS NOT NULL, "
                  "(SELECT group_concat(g.name) FROM members m JOIN groups g "
                  " ON g.id = m.group_ref WHERE m.device_ref = d.id), "
-                 "d.cert_serial, d.released FROM devices d ORDER BY d.name");
+                 "d.cert_serial, d.released, d.pruk_id, d.relay FROM devices d "
+                 "ORDER BY d.name");
     if (s == NULL) {
         return PROSEC_ERR_DB;
     }
     out = json_array();
     while (err == PROSEC_OK) {
         const char *groups;
+        char pruk_id[17] = "";
+        json_t *d;
 
         err = kmf_step(&k->st, s, &row);
         if (err != PROSEC_OK || !row) {
             break;
         }
         groups = (const char *)sqlite3_column_text(s, 7);
-        json_array_append_new(
-            out, json_pack(
-                     "{s:s, s:s, s:I, s:o, s:o, s:o, s:b, s:s, s:s, s:b}",
-                     "name", (const char *)sqlite3_column_text(s, 0), "uri",
-                     (const char *)sqlite3_column_text(s, 1), "created",
-                     (json_int_t)sqlite3_column_int64(s, 2), "revoked",
-                     sqlite3_column_type(s, 3) == SQLITE_NULL
-                         ? json_null()
-                         : json_integer(sqlite3_column_int64(s, 3)),
-                     "mikey_address",
-                     sqlite3_column_type(s, 4) == SQLITE_NULL
-                         ? json_null()
-                         : json_string((const char *)sqlite3_column_text(s, 4)),
-                     "last_seen",
-                     sqlite3_column_type(s, 5) == SQLITE_NULL
-                         ? json_null()
-                         : json_integer(sqlite3_column_int64(s, 5)),
-                     "has_pmk", sqlite3_column_int(s, 6) != 0, "groups",
-                     groups != NULL ? groups : "", "cert_serial",
-                     (const char *)sqlite3_column_text(s, 8), "released",
-                     sqlite3_column_int(s, 9) != 0));
+        if (sqlite3_column_type(s, 10) != SQLITE_NULL) {
+            (void)prosec__fmt(pruk_id, sizeof(pruk_id), "%016llx",
+                              (unsigned long long)sqlite3_column_int64(s, 10));
+        }
+        d = json_pack(
+            "{s:s, s:s, s:I, s:o, s:o, s:o, s:b, s:s, s:s, s:b}", "name",
+            (const char *)sqlite3_column_text(s, 0), "uri",
+            (const char *)sqlite3_column_text(s, 1), "created",
+            (json_int_t)sqlite3_column_int64(s, 2), "revoked",
+            sqlite3_column_type(s, 3) == SQLITE_NULL
+                ? json_null()
+                : json_integer(sqlite3_column_int64(s, 3)),
+            "mikey_address",
+            sqlite3_column_type(s, 4) == SQLITE_NULL
+                ? json_null()
+                : json_string((const char *)sqlite3_column_text(s, 4)),
+            "last_seen",
+            sqlite3_column_type(s, 5) == SQLITE_NULL
+                ? json_null()
+                : json_integer(sqlite3_column_int64(s, 5)),
+            "has_pmk", sqlite3_column_int(s, 6) != 0, "groups",
+            groups != NULL ? groups : "", "cert_serial",
+            (const char *)sqlite3_column_text(s, 8), "released",
+            sqlite3_column_int(s, 9) != 0);
+        /* the PRUK ID is no secret: remote devices send it in clear */
+        json_object_set_new(d, "pruk_id", json_string(pruk_id));
+        json_object_set_new(d, "relay",
+                            json_boolean(sqlite3_column_int(s, 11) != 0));
+        json_array_append_new(out, d);
     }
     if (err != PROSEC_OK) {
         json_decref(out);
