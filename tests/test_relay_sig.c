@@ -1887,6 +1887,41 @@ static void test_link_count_edges(void **state)
     prosec_link_free(remote);
 }
 
+static void test_link_overlap(void **state)
+{
+    struct prosec_link *relay = NULL, *remote = NULL;
+    uint8_t buf[256], out[256], orig[256];
+    size_t n = 0x5A5A, got = 0;
+    uint32_t sent = 0;
+
+    (void)state;
+    new_links(PROSEC_EEA2, PROSEC_EIA2, &relay, &remote);
+    fill(buf, sizeof(buf), 0);
+    memcpy(orig, buf, sizeof(buf));
+    /* out overlapping the plaintext, at its start and inside it */
+    assert_int_equal(
+        prosec_link_seal(remote, buf + LINK_DATA_OFF, 64, buf, sizeof(buf), &n),
+        PROSEC_ERR_OVERLAP);
+    assert_int_equal(prosec_link_seal(remote, buf, 64, buf, sizeof(buf), &n),
+                     PROSEC_ERR_OVERLAP);
+    assert_int_equal(prosec_link_seal(remote, buf, 64, buf + 63, 100, &n),
+                     PROSEC_ERR_OVERLAP);
+    assert_int_equal(n, 0x5A5A);
+    assert_memory_equal(buf, orig, sizeof(buf));
+    prosec_link_counts(remote, &sent, NULL);
+    assert_int_equal(sent, 0);
+    /* adjacent is fine */
+    assert_int_equal(prosec_link_seal(remote, buf, 64, buf + 64, 100, &n),
+                     PROSEC_OK);
+    assert_int_equal(
+        prosec_link_open(relay, buf + 64, n, out, sizeof(out), &got),
+        PROSEC_OK);
+    assert_int_equal(got, 64);
+    assert_memory_equal(out, orig, 64);
+    prosec_link_free(relay);
+    prosec_link_free(remote);
+}
+
 static void test_link_new_args(void **state)
 {
     static int dummy;
@@ -2024,6 +2059,7 @@ int main(void)
         cmocka_unit_test(test_link_empty),
         cmocka_unit_test(test_link_eea0),
         cmocka_unit_test(test_link_count_edges),
+        cmocka_unit_test(test_link_overlap),
         cmocka_unit_test(test_link_new_args),
         cmocka_unit_test(test_seeds),
     };
