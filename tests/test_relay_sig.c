@@ -321,6 +321,46 @@ static int teardown(void **state)
 
 /* ---- encoders and round trips -------------------------------------------- */
 
+/* Field by field: the structs have padding that no decoder promises. */
+static void same_addr(const struct prosec_pc5sig_addr *a,
+                      const struct prosec_pc5sig_addr *b)
+{
+    assert_memory_equal(a->ipv4, b->ipv4, sizeof(a->ipv4));
+    assert_int_equal(a->port, b->port);
+}
+
+static void same_announce(const struct prosec_pc5sig_announce *a,
+                          const struct prosec_pc5sig_announce *b)
+{
+    assert_int_equal(a->relay_l2_id, b->relay_l2_id);
+    same_addr(&a->tcp, &b->tcp);
+    assert_int_equal(a->service_code, b->service_code);
+}
+
+static void same_dcr(const struct prosec_pc5sig_dcr *a,
+                     const struct prosec_pc5sig_dcr *b)
+{
+    assert_int_equal(a->remote_l2_id, b->remote_l2_id);
+    assert_memory_equal(a->pruk_id, b->pruk_id, sizeof(a->pruk_id));
+    assert_memory_equal(a->nonce1, b->nonce1, sizeof(a->nonce1));
+    assert_int_equal(a->caps.eea, b->caps.eea);
+    assert_int_equal(a->caps.eia, b->caps.eia);
+}
+
+static void same_dsmc(const struct prosec_pc5sig_dsmc *a,
+                      const struct prosec_pc5sig_dsmc *b)
+{
+    assert_memory_equal(a->nonce2, b->nonce2, sizeof(a->nonce2));
+    assert_memory_equal(a->kd_freshness, b->kd_freshness,
+                        sizeof(a->kd_freshness));
+    assert_int_equal(a->caps.eea, b->caps.eea);
+    assert_int_equal(a->caps.eia, b->caps.eia);
+    assert_int_equal(a->eea, b->eea);
+    assert_int_equal(a->eia, b->eia);
+    same_addr(&a->mikey, &b->mikey);
+    assert_memory_equal(a->mac, b->mac, sizeof(a->mac));
+}
+
 static void test_announce_round_trip(void **state)
 {
     struct prosec_pc5sig_announce a = sample_announce(), back;
@@ -334,7 +374,7 @@ static void test_announce_round_trip(void **state)
     assert_int_equal(n, wn);
     assert_memory_equal(out, want, n);
     assert_int_equal(prosec_pc5sig_announce_decode(out, n, &back), PROSEC_OK);
-    assert_memory_equal(&back, &a, sizeof(a));
+    same_announce(&back, &a);
 
     /* the edges of every field, in a buffer of exactly the length */
     a = (struct prosec_pc5sig_announce){
@@ -343,12 +383,12 @@ static void test_announce_round_trip(void **state)
         prosec_pc5sig_announce_encode(out, PROSEC_PC5SIG_ANNOUNCE_LEN, &n, &a),
         PROSEC_OK);
     assert_int_equal(prosec_pc5sig_announce_decode(out, n, &back), PROSEC_OK);
-    assert_memory_equal(&back, &a, sizeof(a));
+    same_announce(&back, &a);
     a = (struct prosec_pc5sig_announce){0, {{0, 0, 0, 0}, 1}, 0};
     assert_int_equal(prosec_pc5sig_announce_encode(out, sizeof(out), &n, &a),
                      PROSEC_OK);
     assert_int_equal(prosec_pc5sig_announce_decode(out, n, &back), PROSEC_OK);
-    assert_memory_equal(&back, &a, sizeof(a));
+    same_announce(&back, &a);
 }
 
 static void test_dcr_round_trip(void **state)
@@ -364,7 +404,7 @@ static void test_dcr_round_trip(void **state)
     assert_int_equal(n, wn);
     assert_memory_equal(out, want, n);
     assert_int_equal(prosec_pc5sig_dcr_decode(out, n, &back), PROSEC_OK);
-    assert_memory_equal(&back, &r, sizeof(r));
+    same_dcr(&back, &r);
 
     /* every legal capability set, and the largest L2 ID */
     r.remote_l2_id = PROSEC_L2_ID_MAX;
@@ -376,7 +416,7 @@ static void test_dcr_round_trip(void **state)
                 PROSEC_OK);
             assert_int_equal(prosec_pc5sig_dcr_decode(out, n, &back),
                              PROSEC_OK);
-            assert_memory_equal(&back, &r, sizeof(r));
+            same_dcr(&back, &r);
         }
     }
 }
@@ -399,7 +439,7 @@ static void test_dsmc_round_trip(void **state)
 
     assert_int_equal(prosec_pc5sig_dsmc_decode(out, n, &back), PROSEC_OK);
     memcpy(m.mac, out + DSMC_MAC, PROSEC_MAC_LEN);
-    assert_memory_equal(&back, &m, sizeof(m));
+    same_dsmc(&back, &m);
     assert_int_equal(
         prosec_pc5sig_dsmc_verify(out, n, prosec_link_pik(g_remote), &sent),
         PROSEC_OK);
