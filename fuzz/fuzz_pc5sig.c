@@ -144,8 +144,9 @@ static void check_announce(const uint8_t *msg, size_t len, bool typed_as)
     uint8_t out[MAX];
     size_t n = 0;
 
+    /* both set octet by octet: a struct copy need not copy padding */
     memset(&a, SENTINEL, sizeof(a));
-    blank = a;
+    memset(&blank, SENTINEL, sizeof(blank));
     if (prosec_pc5sig_announce_decode(msg, len, &a) != PROSEC_OK) {
         must(memcmp(&a, &blank, sizeof(a)) == 0);
         return;
@@ -161,8 +162,9 @@ static void check_dcr(const uint8_t *msg, size_t len, bool typed_as)
     uint8_t out[MAX];
     size_t n = 0;
 
+    /* both set octet by octet: a struct copy need not copy padding */
     memset(&r, SENTINEL, sizeof(r));
-    blank = r;
+    memset(&blank, SENTINEL, sizeof(blank));
     if (prosec_pc5sig_dcr_decode(msg, len, &r) != PROSEC_OK) {
         must(memcmp(&r, &blank, sizeof(r)) == 0);
         return;
@@ -185,8 +187,9 @@ static void check_dsmc(const uint8_t *msg, size_t len, bool typed_as)
     size_t n = 0, cn = 0;
     prosec_err verdict, enc;
 
+    /* both set octet by octet: a struct copy need not copy padding */
     memset(&m, SENTINEL, sizeof(m));
-    blank = m;
+    memset(&blank, SENTINEL, sizeof(blank));
     if (prosec_pc5sig_dsmc_decode(msg, len, &m) != PROSEC_OK) {
         must(memcmp(&m, &blank, sizeof(m)) == 0);
         /* verify checks the structure first: never a MAC-I verdict */
