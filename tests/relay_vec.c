@@ -232,8 +232,8 @@ static int h_link(const struct vec_record *r, enum prosec_backend b)
                len != (size_t)n;
         bad += len == (size_t)n && differ(r, "sealed", msg, got, len);
     }
-    bad += got_err(r, want,
-                   prosec_link_open(rx, msg, (size_t)n, got, sizeof(got), &len));
+    bad += got_err(
+        r, want, prosec_link_open(rx, msg, (size_t)n, got, sizeof(got), &len));
     if (want == PROSEC_OK) {
         bad += len != (size_t)pn || differ(r, "opened", pt, got, len);
     }

@@ -117,7 +117,7 @@ struct prosec_pc5sig_addr {
     uint16_t port; /* 1..65535 */
 };
 
-/* ---- signalling: framing -------------------------------------------------- */
+/* ---- signalling: framing ------------------------------------------------ */
 
 /*
  * The message at the start of buf (avail octets, buf may be NULL when

@@ -12,6 +12,7 @@
  * a COUNT is never used twice in a direction (the sender stops at
  * 0xFFFFFFFF); the buffer is wiped after every call.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,6 +121,18 @@ void prosec__link_set_counts(struct prosec_link *l, uint32_t sent,
     l->accepted = accepted;
 }
 
+/* Whether the a_len octets at a and the b_len octets at b share one. */
+static bool overlap(const uint8_t *a, size_t a_len, const uint8_t *b,
+                    size_t b_len)
+{
+    uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
+
+    if (a_len == 0 || b_len == 0) {
+        return false;
+    }
+    return x < y ? y - x < a_len : x - y < b_len;
+}
+
 /* MAC-I over header || COUNT || the len payload octets of l->buf. */
 static prosec_err link_mac(struct prosec_link *l, uint32_t count, uint8_t dir,
                            size_t len, uint8_t mac[PROSEC_MAC_LEN])
@@ -145,6 +158,10 @@ prosec_err prosec_link_seal(struct prosec_link *l, const uint8_t *plaintext,
     }
     if (cap < total) {
         return PROSEC_ERR_BUFFER;
+    }
+    /* the contract forbids it, whatever l->buf would make of it */
+    if (overlap(plaintext, len, out, total)) {
+        return PROSEC_ERR_OVERLAP;
     }
     if (l->sent == UINT32_MAX) {
         return PROSEC_ERR_PC5SIG_COUNT; /* never wrap to a used COUNT */

@@ -483,7 +483,8 @@ prosec_err prosec_pc5sig_complete_encode(uint8_t *out, size_t cap,
                                          struct prosec_alg_key *pik)
 {
     uint8_t mac[PROSEC_MAC_LEN];
-    prosec_err err = out_ok(out, cap, out_len, dsmc, PROSEC_PC5SIG_COMPLETE_LEN);
+    prosec_err err =
+        out_ok(out, cap, out_len, dsmc, PROSEC_PC5SIG_COMPLETE_LEN);
 
     if (err != PROSEC_OK) {
         return err;
