@@ -5,6 +5,7 @@
  * its store, no sockets, the admin as caller), for what needs thousands
  * of operations; and the real daemon (kmfutil), for sockets and time.
  */
+#define _GNU_SOURCE /* prlimit */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,8 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -186,10 +193,168 @@ static void test_index_exhaustion(void **state)
     lk_close(&l);
 }
 
+/* ---- the daemon ----------------------------------------------------------
+ */
+
+/* Appends lines to k's kmf.conf (before it starts). */
+static void conf_add(const struct tkmf *k, const char *lines)
+{
+    char p[300];
+    FILE *f;
+
+    snprintf(p, sizeof(p), "%s/kmf.conf", k->dir);
+    f = fopen(p, "a");
+    assert_non_null(f);
+    fputs(lines, f);
+    fclose(f);
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* CPU time the process pid has used, in milliseconds. */
+static int64_t cpu_ms(pid_t pid)
+{
+    char p[64], buf[1024], *s;
+    unsigned long ut = 0, st = 0;
+    FILE *f;
+    size_t n;
+
+    snprintf(p, sizeof(p), "/proc/%ld/stat", (long)pid);
+    f = fopen(p, "r");
+    assert_non_null(f);
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    s = strrchr(buf, ')'); /* after the command name: fields 3.. */
+    assert_non_null(s);
+    assert_int_equal(sscanf(s + 2,
+                            "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u "
+                            "%*u %lu %lu",
+                            &ut, &st),
+                     2);
+    return (int64_t)(ut + st) * 1000 / sysconf(_SC_CLK_TCK);
+}
+
+/* A TCP connection to k's API that has sent the first octets of a TLS
+ * record (a ClientHello of 16000 octets, never finished). */
+static int half_hello(const struct tkmf *k)
+{
+    static const uint8_t hdr[5] = {0x16, 0x03, 0x01, 0x3e, 0x80};
+    struct sockaddr_in a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    assert_true(fd >= 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)k->port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(send(fd, hdr, sizeof(hdr), MSG_NOSIGNAL), 5);
+    return fd;
+}
+
+/* Has the server closed fd?  Waits up to ms. */
+static bool closed_by_peer(int fd, int ms)
+{
+    struct pollfd pf = {fd, POLLIN, 0};
+    uint8_t b[64];
+
+    if (poll(&pf, 1, ms) != 1) {
+        return false;
+    }
+    return recv(fd, b, sizeof(b), MSG_DONTWAIT) <= 0;
+}
+
+/* ---- slow and many clients --------------------------------------------- */
+
+/*
+ * libevent's timeout is an idle one: a client trickling a ClientHello an
+ * octet at a time held its connection (and a descriptor) for good, with
+ * no certificate at all.
+ */
+static void test_slow_handshake(void **state)
+{
+    struct tkmf k;
+    int fd;
+    int64_t t0;
+    bool closed = false;
+
+    (void)state;
+    assert_true(tkmf_init(&k, "slow"));
+    conf_add(&k, "handshake_timeout_ms = 1000\n");
+    assert_true(tkmf_start(&k));
+    fd = half_hello(&k);
+    t0 = mono_ms();
+    while (!closed && mono_ms() - t0 < 5000) {
+        (void)send(fd, "\x01", 1, MSG_NOSIGNAL);
+        closed = closed_by_peer(fd, 200);
+    }
+    print_message("      closed after %lld ms\n", (long long)(mono_ms() - t0));
+    assert_true(closed);
+    assert_true(mono_ms() - t0 < 3000);
+    close(fd);
+    /* a real client is served as before */
+    json_decref(tkmf_admin(&k, "status", NULL));
+    tkmf_remove(&k);
+}
+
+enum { FLOOD = 400 };
+
+/*
+ * Connections past the descriptor limit: accept failed with EMFILE and
+ * libevent retried it at once, for ever (100% CPU, a warning on stderr
+ * each time: a gigabyte of log in a minute), and the admin could not
+ * connect.  Now the oldest unauthenticated connection makes room.
+ */
+static void test_many_connections(void **state)
+{
+    static int fds[FLOOD];
+    struct rlimit rl = {160, 160};
+    struct tkmf k;
+    json_t *r;
+    int64_t cpu0, t0;
+
+    (void)state;
+    assert_true(tkmf_init(&k, "many"));
+    assert_true(tkmf_start(&k));
+    assert_int_equal(prlimit(k.pid, RLIMIT_NOFILE, &rl, NULL), 0);
+    for (int i = 0; i < FLOOD; i++) {
+        fds[i] = half_hello(&k);
+    }
+    cpu0 = cpu_ms(k.pid);
+    usleep(1500 * 1000);
+    print_message("      KMF CPU with %d connections: %lld ms in 1500 ms\n",
+                  FLOOD, (long long)(cpu_ms(k.pid) - cpu0));
+    assert_true(cpu_ms(k.pid) - cpu0 < 500);
+    t0 = mono_ms();
+    r = tkmf_admin(&k, "status", NULL);
+    assert_non_null(r);
+    print_message("      the admin got through in %lld ms; %lld shed\n",
+                  (long long)(mono_ms() - t0),
+                  (long long)json_integer_value(json_object_get(
+                      json_object_get(r, "tls"), "connections_shed")));
+    assert_true(json_integer_value(json_object_get(json_object_get(r, "tls"),
+                                                   "connections_shed")) > 0);
+    json_decref(r);
+    assert_true(mono_ms() - t0 < 3000);
+    for (int i = 0; i < FLOOD; i++) {
+        close(fds[i]);
+    }
+    tkmf_remove(&k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_index_exhaustion),
+        cmocka_unit_test(test_slow_handshake),
+        cmocka_unit_test(test_many_connections),
     };
 
     signal(SIGPIPE, SIG_IGN);

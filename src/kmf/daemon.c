@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -394,6 +395,28 @@ static void unload(struct kmf *k)
     prosec_wipe(k, sizeof(*k));
 }
 
+/* Descriptors up to the hard limit (at most 65536): each HTTPS client
+ * holds one, and the soft limit is often 1024. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    rlim_t want = 65536;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        return;
+    }
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want) {
+        want = rl.rlim_max;
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+        rl.rlim_cur = want;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            prosec__warn("cannot raise the descriptor limit: %s",
+                         strerror(errno));
+        }
+    }
+}
+
 prosec_err prosec_kmf_serve(const char *dir,
                             const struct prosec_kmf_serve_opts *opts)
 {
@@ -420,6 +443,7 @@ prosec_err prosec_kmf_serve(const char *dir,
     prosec__log_set_level(opts != NULL && opts->log_level >= 0
                               ? (enum prosec_log_level)opts->log_level
                               : k->conf.log_level);
+    raise_fd_limit();
     k->base = event_base_new();
     if (k->base == NULL) {
         err = PROSEC_ERR_NOMEM;

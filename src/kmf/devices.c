@@ -753,7 +753,7 @@ prosec_err kmf_op_status(struct kmf *k, const struct kmf_caller *who,
     }
     *resp = json_pack(
         "{s:s, s:s, s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I}, "
-        "s:{s:I, s:I}}",
+        "s:{s:I, s:I, s:I, s:I}}",
         "name", k->conf.name, "uri", k->uri, "version", prosec_version(),
         "devices", (json_int_t)sqlite3_column_int64(s, 0), "groups",
         (json_int_t)sqlite3_column_int64(s, 1), "pending_deliveries",
@@ -762,7 +762,8 @@ prosec_err kmf_op_status(struct kmf *k, const struct kmf_caller *who,
         "in_flight", (json_int_t)k->push.n, "bytes_out",
         (json_int_t)k->push.bytes_out, "bytes_in", (json_int_t)k->push.bytes_in,
         "tls", "full_handshakes", (json_int_t)k->tls_full, "resumed",
-        (json_int_t)k->tls_resumed);
+        (json_int_t)k->tls_resumed, "connections", (json_int_t)k->conns.n,
+        "connections_shed", (json_int_t)k->conns.shed_total);
     return *resp != NULL ? PROSEC_OK : PROSEC_ERR_NOMEM;
 }
 

@@ -10,12 +10,20 @@
  *   /v1/admin/OP                       the admin credential
  *
  * Errors answer with a status and {"error": NAME, "message": TEXT}.
+ *
+ * One thread serves every client, so no client may hold what others
+ * need: a TLS handshake must end within handshake_timeout_ms (libevent's
+ * timeout is an idle one, reset by every octet trickled in); at most
+ * max_connections are open, and well below the descriptor limit (past
+ * it accept fails and libevent retried it in a busy loop), the oldest
+ * unauthenticated one shed first to make room.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -25,6 +33,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -32,9 +41,16 @@
 
 #include "kmf.h"
 
-enum { BODY_MAX = 65536, HEADERS_MAX = 8192, TIMEOUT_S = 30 };
+enum {
+    BODY_MAX = 65536,
+    HEADERS_MAX = 8192,
+    TIMEOUT_S = 30,
+    FD_RESERVE = 64,      /* descriptors kept for the store, UDP, ... */
+    ACCEPT_PAUSE_MS = 100 /* after accept ran out of descriptors */
+};
 
-static int ex_kmf = -1; /* SSL_CTX ex_data index of struct kmf */
+static int ex_kmf = -1;  /* SSL_CTX ex_data index of struct kmf */
+static int ex_conn = -1; /* SSL ex_data index of struct kmf_conn */
 
 /* The lower-case hex serial of x, as ca.c writes it. */
 static bool serial_of(X509 *x, char out[41])
@@ -125,8 +141,12 @@ static SSL_TICKET_RETURN on_ticket(SSL *ssl, SSL_SESSION *ss,
 static void on_info(const SSL *ssl, int where, int ret)
 {
     struct kmf *k = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ex_kmf);
+    struct kmf_conn *c = SSL_get_ex_data(ssl, ex_conn);
 
     (void)ret;
+    if ((where & SSL_CB_HANDSHAKE_DONE) && c != NULL) {
+        c->established = true;
+    }
     if ((where & SSL_CB_HANDSHAKE_DONE) && k != NULL) {
         if (SSL_session_reused(ssl)) {
             k->tls_resumed++;
@@ -171,16 +191,216 @@ static SSL_CTX *make_ctx(struct kmf *k)
     return c;
 }
 
+/* ---- connections ------------------------------------------------------ */
+
+static struct prosec__ratelimit conn_logs = {1000, 5, 0, 0, 0};
+
+/* Closes c: the next read sees the end, and libevent frees it. */
+static void shed(struct kmf *k, struct kmf_conn *c)
+{
+    evutil_socket_t fd = bufferevent_getfd(c->bev);
+
+    if (c->shed || fd < 0) {
+        return;
+    }
+    (void)shutdown(fd, SHUT_RDWR);
+    c->shed = true;
+    k->conns.n--;
+    k->conns.shed_total++;
+}
+
+/* The oldest connection not shed yet, preferring unauthenticated ones. */
+static struct kmf_conn *oldest(struct kmf *k)
+{
+    struct kmf_conn *any = NULL;
+
+    for (struct kmf_conn *c = k->conns.head; c != NULL; c = c->next) {
+        if (c->shed || bufferevent_getfd(c->bev) < 0) {
+            continue;
+        }
+        if (!c->established) {
+            return c;
+        }
+        if (any == NULL) {
+            any = c;
+        }
+    }
+    return any;
+}
+
+/* max_connections, and never closer to the descriptor limit than
+ * FD_RESERVE (read each time: an operator may change it with prlimit). */
+static size_t conn_cap(const struct kmf *k)
+{
+    struct rlimit rl;
+    size_t cap = (size_t)k->conf.max_connections;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        size_t fds =
+            rl.rlim_cur > 2 * FD_RESERVE ? (size_t)rl.rlim_cur : 2 * FD_RESERVE;
+
+        if (fds - FD_RESERVE < cap) {
+            cap = fds - FD_RESERVE;
+        }
+    }
+    return cap;
+}
+
+/* SSL_free of a connection's SSL: it is gone. */
+static void conn_gone(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+                      long argl, void *argp)
+{
+    struct kmf_conn *c = ptr;
+
+    (void)parent;
+    (void)ad;
+    (void)idx;
+    (void)argl;
+    (void)argp;
+    if (c == NULL) {
+        return;
+    }
+    if (!c->shed) {
+        c->k->conns.n--;
+    }
+    if (c->prev != NULL) {
+        c->prev->next = c->next;
+    } else {
+        c->k->conns.head = c->next;
+    }
+    if (c->next != NULL) {
+        c->next->prev = c->prev;
+    } else {
+        c->k->conns.tail = c->prev;
+    }
+    free(c);
+}
+
 static struct bufferevent *new_bev(struct event_base *base, void *arg)
 {
     struct kmf *k = arg;
     SSL *ssl = SSL_new(k->ssl);
+    struct bufferevent *bev;
+    struct kmf_conn *c;
 
     if (ssl == NULL) {
         return NULL;
     }
-    return bufferevent_openssl_socket_new(
+    bev = bufferevent_openssl_socket_new(
         base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+    c = bev != NULL ? calloc(1, sizeof(*c)) : NULL;
+    if (c == NULL) {
+        return bev; /* not tracked: it still has the idle timeout */
+    }
+    if (k->conns.n >= conn_cap(k)) {
+        struct kmf_conn *old = oldest(k);
+
+        if (old != NULL) {
+            if (prosec__ratelimit(&conn_logs, prosec__mono_ms())) {
+                prosec__warn("http: %zu connections open: closing the "
+                             "oldest%s",
+                             k->conns.n,
+                             old->established ? "" : " unauthenticated one");
+            }
+            shed(k, old);
+        }
+    }
+    c->k = k;
+    c->bev = bev;
+    c->born_ms = prosec__mono_ms();
+    c->prev = k->conns.tail;
+    if (k->conns.tail != NULL) {
+        k->conns.tail->next = c;
+    } else {
+        k->conns.head = c;
+    }
+    k->conns.tail = c;
+    k->conns.n++;
+    (void)SSL_set_ex_data(ssl, ex_conn, c);
+    return bev;
+}
+
+/* Cuts the handshakes that have taken too long. */
+static void on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+    struct kmf *k = arg;
+    int64_t now = prosec__mono_ms();
+    size_t cut = 0;
+
+    (void)fd;
+    (void)what;
+    for (struct kmf_conn *c = k->conns.head; c != NULL; c = c->next) {
+        if (now - c->born_ms < k->conf.handshake_timeout_ms) {
+            break; /* oldest first: the rest are younger */
+        }
+        if (!c->established && !c->shed) {
+            shed(k, c);
+            cut++;
+        }
+    }
+    if (cut > 0 && prosec__ratelimit(&conn_logs, now)) {
+        prosec__info("http: %zu TLS handshakes cut after %lld ms", cut,
+                     (long long)k->conf.handshake_timeout_ms);
+    }
+}
+
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+    struct kmf *k = arg;
+
+    (void)fd;
+    (void)what;
+    if (k->conns.listener != NULL) {
+        (void)evconnlistener_enable(k->conns.listener);
+    }
+}
+
+/* The KMF whose listener this is: evhttp owns the listener's argument. */
+static struct kmf *accepting;
+
+/*
+ * accept failed.  Out of descriptors, the pending connection stays in
+ * the queue and the listener would fire again at once: pause it, and
+ * make room by shedding the oldest unauthenticated connection.
+ */
+static void on_accept_error(struct evconnlistener *lev, void *arg)
+{
+    struct kmf *k = accepting;
+    int e = EVUTIL_SOCKET_ERROR();
+    struct timeval tv = {0, ACCEPT_PAUSE_MS * 1000};
+    struct kmf_conn *old;
+
+    (void)arg; /* evhttp's, not ours */
+    if (k == NULL) {
+        return;
+    }
+    old = oldest(k);
+    if (prosec__ratelimit(&conn_logs, prosec__mono_ms())) {
+        prosec__warn("http: accept: %s (%zu connections open)", strerror(e),
+                     k->conns.n);
+    }
+    if (old != NULL) {
+        shed(k, old);
+    }
+    (void)evconnlistener_disable(lev);
+    (void)evtimer_add(k->conns.resume_ev, &tv);
+}
+
+static struct prosec__ratelimit event_logs = {1000, 10, 0, 0, 0};
+
+/* libevent's own messages, through our sink instead of stderr. */
+static void on_event_log(int severity, const char *msg)
+{
+    if (!prosec__ratelimit(&event_logs, prosec__mono_ms())) {
+        return;
+    }
+    if (severity >= EVENT_LOG_ERR) {
+        prosec__err("libevent: %s", msg);
+    } else if (severity == EVENT_LOG_WARN) {
+        prosec__warn("libevent: %s", msg);
+    } else {
+        prosec__debug("libevent: %s", msg);
+    }
 }
 
 /* ---- answers ----------------------------------------------------------------
@@ -375,11 +595,15 @@ prosec_err kmf_http_start(struct kmf *k, const char *addr, char *bound,
     if (ex_kmf < 0) {
         ex_kmf = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
     }
+    if (ex_conn < 0) {
+        ex_conn = SSL_get_ex_new_index(0, NULL, NULL, NULL, conn_gone);
+    }
+    event_set_log_callback(on_event_log);
     if (!prosec__parse_addr(addr, true, &a, &alen)) {
         return prosec__fail(PROSEC_ERR_CONFIG,
                             "listen address '%.64s' is not ADDR:PORT", addr);
     }
-    k->ssl = make_ctx(k);
+    k->ssl = ex_conn >= 0 ? make_ctx(k) : NULL;
     if (k->ssl == NULL) {
         return prosec__fail(PROSEC_ERR_TLS,
                             "cannot load server.crt, server.key or ca.crt "
@@ -416,9 +640,29 @@ prosec_err kmf_http_start(struct kmf *k, const char *addr, char *bound,
         evutil_closesocket(fd);
         return e;
     }
-    if (evhttp_accept_socket(k->http, fd) != 0) {
-        evutil_closesocket(fd);
-        return PROSEC_ERR_IO;
+    {
+        struct evhttp_bound_socket *b =
+            evhttp_accept_socket_with_handle(k->http, fd);
+        struct timeval tv = {0, 0};
+
+        k->conns.listener =
+            b != NULL ? evhttp_bound_socket_get_listener(b) : NULL;
+        if (k->conns.listener == NULL) {
+            evutil_closesocket(fd);
+            return PROSEC_ERR_IO;
+        }
+        accepting = k;
+        evconnlistener_set_error_cb(k->conns.listener, on_accept_error);
+        /* the sweep runs a few times per timeout */
+        tv.tv_sec = (time_t)(k->conf.handshake_timeout_ms / 4000);
+        tv.tv_usec =
+            (suseconds_t)(k->conf.handshake_timeout_ms / 4 % 1000 * 1000);
+        k->conns.sweep_ev = event_new(k->base, -1, EV_PERSIST, on_sweep, k);
+        k->conns.resume_ev = evtimer_new(k->base, on_resume, k);
+        if (k->conns.sweep_ev == NULL || k->conns.resume_ev == NULL ||
+            event_add(k->conns.sweep_ev, &tv) != 0) {
+            return PROSEC_ERR_NOMEM;
+        }
     }
     {
         struct sockaddr_storage got;
@@ -433,6 +677,18 @@ prosec_err kmf_http_start(struct kmf *k, const char *addr, char *bound,
 
 void kmf_http_stop(struct kmf *k)
 {
+    if (k->conns.sweep_ev != NULL) {
+        event_free(k->conns.sweep_ev);
+        k->conns.sweep_ev = NULL;
+    }
+    if (k->conns.resume_ev != NULL) {
+        event_free(k->conns.resume_ev);
+        k->conns.resume_ev = NULL;
+    }
+    k->conns.listener = NULL; /* evhttp_free frees it */
+    if (accepting == k) {
+        accepting = NULL;
+    }
     if (k->http != NULL) {
         evhttp_free(k->http);
         k->http = NULL;

@@ -39,6 +39,8 @@ struct kmf_conf {
     char mikey_bind[KMF_ADDR_MAX];        /* UDP source of MIKEY pushes */
     int64_t pmk_lifetime;                 /* seconds before a PMK is renewed */
     int64_t retry_first_ms, retry_max_ms; /* push back-off */
+    int64_t handshake_timeout_ms;         /* a TLS handshake must end in this */
+    int64_t max_connections;              /* HTTPS connections open at once */
     enum prosec_log_level log_level;
 };
 
@@ -136,6 +138,8 @@ PROSEC_WARN_UNUSED prosec_err kmf_meta_set(struct kmf_store *st,
 struct event_base;
 struct event;
 struct evhttp;
+struct evconnlistener;
+struct bufferevent;
 typedef struct ssl_ctx_st SSL_CTX;
 
 /* One pending delivery in the push engine (push.c). */
@@ -162,6 +166,29 @@ struct kmf_push_table {
     uint64_t sent, answered, bytes_out, bytes_in;
 };
 
+/*
+ * One HTTPS connection (http.c), from its creation to its SSL's free, in
+ * a list oldest first: the KMF sheds the oldest when too many are open
+ * and cuts handshakes that take too long (trickled octets reset
+ * libevent's idle timeout, so it bounds nothing by itself).
+ */
+struct kmf_conn {
+    struct kmf_conn *prev, *next;
+    struct kmf *k;
+    struct bufferevent *bev;
+    int64_t born_ms;
+    bool established; /* TLS handshake done */
+    bool shed;        /* shut down by us, closing */
+};
+
+struct kmf_conns {
+    struct kmf_conn *head, *tail;
+    size_t n; /* not shed */
+    struct evconnlistener *listener;
+    struct event *sweep_ev, *resume_ev;
+    uint64_t shed_total;
+};
+
 struct kmf {
     char dir[4096];
     struct kmf_conf conf;
@@ -175,6 +202,7 @@ struct kmf {
     int udp_fd;
     struct event *udp_ev, *tick_ev, *retry_ev, *flush_ev, *sig_ev[2];
     struct kmf_push_table push;
+    struct kmf_conns conns;
     uint64_t tls_full, tls_resumed; /* handshakes done */
     bool stopping;
 };
