@@ -349,12 +349,41 @@ static void test_many_connections(void **state)
     tkmf_remove(&k);
 }
 
+/* ---- secrets ----------------------------------------------------------- */
+
+/*
+ * The daemon holds the master key, the CA's private key and, in passing,
+ * every PGK and PMK: a core dump would carry them to wherever
+ * core_pattern points (a file in its folder, or systemd-coredump's
+ * store).  It did nothing to prevent one.
+ */
+static void test_no_core_dump(void **state)
+{
+    struct tkmf k;
+    struct rlimit rl = {RLIM_INFINITY, RLIM_INFINITY}, was, got;
+
+    (void)state;
+    assert_true(tkmf_init(&k, "core"));
+    /* even started with core dumps allowed */
+    assert_int_equal(getrlimit(RLIMIT_CORE, &was), 0);
+    if (was.rlim_max == RLIM_INFINITY) {
+        assert_int_equal(setrlimit(RLIMIT_CORE, &rl), 0);
+    }
+    assert_true(tkmf_start(&k));
+    assert_int_equal(setrlimit(RLIMIT_CORE, &was), 0);
+    assert_int_equal(prlimit(k.pid, RLIMIT_CORE, NULL, &got), 0);
+    assert_int_equal(got.rlim_cur, 0);
+    assert_int_equal(got.rlim_max, 0);
+    tkmf_remove(&k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_index_exhaustion),
         cmocka_unit_test(test_slow_handshake),
         cmocka_unit_test(test_many_connections),
+        cmocka_unit_test(test_no_core_dump),
     };
 
     signal(SIGPIPE, SIG_IGN);

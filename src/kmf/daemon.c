@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -417,6 +418,22 @@ static void raise_fd_limit(void)
     }
 }
 
+/*
+ * No core dump and no ptrace by our own uid: the process holds the
+ * master key and the CA's key, and every PGK and PMK passes through it.
+ * RLIMIT_CORE 0 alone does not stop a core_pattern pipe
+ * (systemd-coredump); a process that is not dumpable dumps nowhere.
+ */
+static void no_core_dumps(void)
+{
+    struct rlimit none = {0, 0};
+
+    if (setrlimit(RLIMIT_CORE, &none) != 0 ||
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+        prosec__warn("cannot disable core dumps: %s", strerror(errno));
+    }
+}
+
 prosec_err prosec_kmf_serve(const char *dir,
                             const struct prosec_kmf_serve_opts *opts)
 {
@@ -430,6 +447,7 @@ prosec_err prosec_kmf_serve(const char *dir,
         return PROSEC_ERR_NOMEM;
     }
     k->udp_fd = -1;
+    no_core_dumps(); /* before the first key is read */
     signal(SIGPIPE, SIG_IGN);
     if (prosec_key_json_harden() != PROSEC_OK) {
         prosec__warn("jansson: an allocator of the application is in "
