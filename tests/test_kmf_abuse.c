@@ -15,6 +15,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -377,6 +378,82 @@ static void test_no_core_dump(void **state)
     tkmf_remove(&k);
 }
 
+/* ---- where pushes go ------------------------------------------------------
+ */
+
+/* An IPv4 address of this host other than the loopback; false if none. */
+static bool other_ipv4(char *out, size_t cap)
+{
+    struct ifaddrs *all = NULL;
+    bool found = false;
+
+    if (getifaddrs(&all) != 0) {
+        return false;
+    }
+    for (struct ifaddrs *i = all; i != NULL && !found; i = i->ifa_next) {
+        const struct sockaddr_in *a = (const void *)i->ifa_addr;
+
+        if (a != NULL && a->sin_family == AF_INET &&
+            (ntohl(a->sin_addr.s_addr) >> 24) != 127) {
+            found = inet_ntop(AF_INET, &a->sin_addr, out, (socklen_t)cap);
+        }
+    }
+    freeifaddrs(all);
+    return found;
+}
+
+static prosec_err request_to(struct tdev *d, const char *mikey)
+{
+    return prosec_device_key_request(d->d, NULL, 0, mikey, 10000, NULL);
+}
+
+/*
+ * The device names the address its pushes go to, and the KMF took any:
+ * a multicast group (every host of the KMF's network), the unspecified
+ * address (the KMF's own host), the loopback of the KMF's host (its local
+ * UDP services, a resolver on 127.0.0.53:53) from a device anywhere.
+ */
+static void test_mikey_address(void **state)
+{
+    static const char *const bad[] = {
+        "0.0.0.0:5304",      "0.1.2.3:5304",         "224.0.0.251:5353",
+        "239.255.51.1:5303", "255.255.255.255:5304", "240.0.0.1:5304",
+        "[::]:5304",         "[ff02::1]:5304",       "[::ffff:224.0.0.1]:5304",
+    };
+    struct tkmf k;
+    struct tdev d;
+    char line[96], ip[64], via[96], mikey[96];
+
+    (void)state;
+    assert_true(tkmf_init(&k, "maddr"));
+    snprintf(line, sizeof(line), "listen = 0.0.0.0:%d\n", k.port);
+    conf_add(&k, line);
+    assert_true(tkmf_start(&k));
+    assert_true(tdev_new(&d, &k, "m1"));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        prosec_err err = request_to(&d, bad[i]);
+
+        if (err != PROSEC_ERR_DENIED) {
+            print_message("      %s: %s\n", bad[i], prosec_err_name(err));
+        }
+        assert_int_equal(err, PROSEC_ERR_DENIED);
+    }
+    /* the loopback from the loopback: the tests' own case */
+    assert_int_equal(request_to(&d, d.addr), PROSEC_OK);
+    /* from another address: the loopback no, that address yes */
+    if (other_ipv4(ip, sizeof(ip))) {
+        snprintf(via, sizeof(via), "%s:%d", ip, k.port);
+        assert_int_equal(prosec_device_via(d.d, via), PROSEC_OK);
+        assert_int_equal(request_to(&d, d.addr), PROSEC_ERR_DENIED);
+        snprintf(mikey, sizeof(mikey), "%s:5304", ip);
+        assert_int_equal(request_to(&d, mikey), PROSEC_OK);
+    } else {
+        print_message("      no address but the loopback: part skipped\n");
+    }
+    tdev_free(&d);
+    tkmf_remove(&k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -384,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_slow_handshake),
         cmocka_unit_test(test_many_connections),
         cmocka_unit_test(test_no_core_dump),
+        cmocka_unit_test(test_mikey_address),
     };
 
     signal(SIGPIPE, SIG_IGN);

@@ -7,6 +7,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 
 #include "kmf.h"
 
@@ -632,6 +633,76 @@ static prosec_err do_key_request(struct kmf *k, const struct kmf_caller *who,
     return err;
 }
 
+/* The IPv4 address of sa (also when IPv4-mapped); false for IPv6. */
+static bool ipv4_of(const struct sockaddr_storage *sa, uint8_t out[4])
+{
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0,    0,
+                                       0, 0, 0, 0, 0xff, 0xff};
+
+    if (sa->ss_family == AF_INET) {
+        memcpy(out, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+        return true;
+    }
+    if (sa->ss_family == AF_INET6) {
+        const uint8_t *a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+
+        if (memcmp(a, mapped, sizeof(mapped)) == 0) {
+            memcpy(out, a + 12, 4);
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool is_loopback(const struct sockaddr_storage *sa)
+{
+    uint8_t v4[4];
+
+    if (ipv4_of(sa, v4)) {
+        return v4[0] == 127;
+    }
+    return sa->ss_family == AF_INET6 &&
+           IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+}
+
+/*
+ * Where a device may have its pushes sent: not a multicast, broadcast or
+ * unspecified address (this host, to the kernel), and the loopback only
+ * when the device itself connects from it, so that a device cannot aim
+ * the KMF's pushes at a group of hosts or at services of the KMF's host.
+ */
+static prosec_err mikey_addr_ok(const struct kmf_caller *who, const char *s)
+{
+    struct sockaddr_storage ss;
+    unsigned len = 0;
+    uint8_t v4[4];
+    bool bad;
+
+    if (!prosec__parse_addr(s, false, &ss, &len)) {
+        return prosec__fail(PROSEC_ERR_ARG, "mikey_address '%.64s'", s);
+    }
+    if (ipv4_of(&ss, v4)) {
+        bad = v4[0] == 0 || v4[0] >= 224; /* this net, class D and E */
+    } else {
+        const struct in6_addr *a =
+            &((const struct sockaddr_in6 *)&ss)->sin6_addr;
+
+        bad = IN6_IS_ADDR_UNSPECIFIED(a) || IN6_IS_ADDR_MULTICAST(a);
+    }
+    if (bad) {
+        return prosec__fail(PROSEC_ERR_DENIED,
+                            "mikey_address '%.64s' is not a unicast address",
+                            s);
+    }
+    if (is_loopback(&ss) && !is_loopback(&who->peer)) {
+        return prosec__fail(PROSEC_ERR_DENIED,
+                            "mikey_address '%.64s' is on the loopback, and "
+                            "the device is not",
+                            s);
+    }
+    return PROSEC_OK;
+}
+
 prosec_err kmf_key_request(struct kmf *k, const struct kmf_caller *who,
                            const char *body, size_t len, char **resp_text)
 {
@@ -650,6 +721,10 @@ prosec_err kmf_key_request(struct kmf *k, const struct kmf_caller *who,
     err = prosec_key_request_parse(body, len, r);
     if (err != PROSEC_OK) {
         err = prosec__fail(err, "key request: %s", prosec_strerror(err));
+        goto out;
+    }
+    err = mikey_addr_ok(who, r->mikey_address);
+    if (err != PROSEC_OK) {
         goto out;
     }
     TX(k, do_key_request(k, who, r, a));

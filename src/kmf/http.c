@@ -490,12 +490,22 @@ static prosec_err caller(struct kmf *k, struct evhttp_request *req,
         c != NULL ? evhttp_connection_get_bufferevent(c) : NULL;
     SSL *ssl = bev != NULL ? bufferevent_openssl_get_ssl(bev) : NULL;
     X509 *peer = ssl != NULL ? SSL_get0_peer_certificate(ssl) : NULL;
+    const struct sockaddr *sa =
+        c != NULL ? evhttp_connection_get_addr(c) : NULL;
     char serial[41];
+    prosec_err err;
 
     if (peer == NULL || !serial_of(peer, serial)) {
         return prosec__fail(PROSEC_ERR_DENIED, "no client certificate");
     }
-    return kmf_caller_of(k, serial, who);
+    err = kmf_caller_of(k, serial, who);
+    if (err == PROSEC_OK && sa != NULL &&
+        (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)) {
+        memcpy(&who->peer, sa,
+               sa->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+                                        : sizeof(struct sockaddr_in6));
+    }
+    return err;
 }
 
 static void run_admin(struct kmf *k, struct evhttp_request *req,

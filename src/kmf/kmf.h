@@ -231,6 +231,7 @@ struct kmf_caller {
     bool admin;
     int64_t device_row;
     char name[KMF_NAME_MAX + 1];
+    struct sockaddr_storage peer; /* the TCP peer; family 0 if unknown */
 };
 
 /*
