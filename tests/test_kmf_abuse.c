@@ -454,6 +454,102 @@ static void test_mikey_address(void **state)
     tkmf_remove(&k);
 }
 
+/* A UDP socket on the loopback that only counts what reaches it. */
+static int udp_sink(char *addr, size_t cap)
+{
+    struct sockaddr_in a;
+    socklen_t alen = sizeof(a);
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+
+    assert_true(fd >= 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+    snprintf(addr, cap, "127.0.0.1:%d", ntohs(a.sin_port));
+    return fd;
+}
+
+/* Datagrams reaching fd in ms milliseconds. */
+static unsigned udp_count(int fd, int ms)
+{
+    int64_t end = mono_ms() + ms;
+    unsigned n = 0;
+    uint8_t b[2048];
+
+    while (mono_ms() < end) {
+        struct pollfd pf = {fd, POLLIN, 0};
+
+        if (poll(&pf, 1, (int)(end - mono_ms())) == 1) {
+            while (recv(fd, b, sizeof(b), MSG_DONTWAIT) > 0) {
+                n++;
+            }
+        }
+    }
+    return n;
+}
+
+static bool holds_all(struct tdev *d, size_t n, void *arg)
+{
+    (void)n;
+    (void)arg;
+    for (uint32_t g = 1; g <= 4; g++) {
+        if (tdev_count(d, 0x00ee00 + g) != 9) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * A member of 4 groups with 8 PGKs ahead has 36 deliveries: one key
+ * request naming someone else's address sent all 36 there at once, and
+ * again on each retry, for as long as the PGKs live (hours), answered or
+ * not; flapping between two addresses re-sent all 36 per request.  Now
+ * an address gets one delivery at a time until it has answered.
+ */
+static void test_reflection(void **state)
+{
+    struct tkmf k;
+    struct tdev d;
+    char victim[64];
+    int vfd = udp_sink(victim, sizeof(victim));
+    unsigned got;
+
+    (void)state;
+    assert_true(tkmf_init(&k, "reflect"));
+    assert_true(tkmf_start(&k));
+    assert_true(tdev_new(&d, &k, "r1"));
+    for (int g = 1; g <= 4; g++) {
+        char name[16];
+        json_t *r;
+
+        snprintf(name, sizeof(name), "g%d", g);
+        r = tkmf_admin(&k, "group/create",
+                       json_pack("{s:s, s:i, s:i, s:i}", "name", name,
+                                 "group_id", 0x00ee00 + g, "lifetime", 3600,
+                                 "ahead", 8));
+        assert_non_null(r);
+        json_decref(r);
+        json_decref(
+            tkmf_admin(&k, "group/add-member",
+                       json_pack("{s:s, s:s}", "group", name, "device", "r1")));
+    }
+    assert_int_equal(request_to(&d, victim), PROSEC_OK);
+    got = udp_count(vfd, 1500);
+    print_message("      the victim got %u datagrams in 1.5 s\n", got);
+    /* the probe and its retries (100, 200, 400, 800 ms): 36 each before */
+    assert_true(got >= 1);
+    assert_true(got <= 6);
+    /* the device's own address answers: everything follows */
+    assert_int_equal(request_to(&d, d.addr), PROSEC_OK);
+    assert_true(tdev_wait(&d, 1, holds_all, NULL, 5000));
+    close(vfd);
+    tdev_free(&d);
+    tkmf_remove(&k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -462,6 +558,7 @@ int main(void)
         cmocka_unit_test(test_many_connections),
         cmocka_unit_test(test_no_core_dump),
         cmocka_unit_test(test_mikey_address),
+        cmocka_unit_test(test_reflection),
     };
 
     signal(SIGPIPE, SIG_IGN);

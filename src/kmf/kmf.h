@@ -157,9 +157,27 @@ struct kmf_push {
     unsigned addr_len;
 };
 
+/*
+ * A device's push address as the push engine knows it (push.c).  Until
+ * an answer has come from it, one delivery at a time goes there (the
+ * probe): the address is the device's word, and would otherwise let it
+ * aim a burst of pushes, retried for hours, at anyone.
+ */
+struct kmf_peer {
+    int64_t device_row;
+    struct sockaddr_storage addr;
+    unsigned addr_len;
+    bool proven;  /* an answer came from addr */
+    bool probing; /* the probe below is in flight */
+    int64_t probe_pgk;
+    bool probe_revoke;
+};
+
 struct kmf_push_table {
     struct kmf_push *v;
     size_t n, cap;
+    struct kmf_peer *peers; /* by device_row, one per device in v */
+    size_t n_peers;
     /* answers in memory, written in one transaction at the next flush */
     struct kmf_push *done;
     size_t n_done, cap_done;
