@@ -24,6 +24,7 @@ static bool same(const struct kmf_conf *a, const struct kmf_conf *b)
            a->retry_max_ms == b->retry_max_ms &&
            a->handshake_timeout_ms == b->handshake_timeout_ms &&
            a->max_connections == b->max_connections &&
+           a->device_requests_per_minute == b->device_requests_per_minute &&
            a->log_level == b->log_level;
 }
 

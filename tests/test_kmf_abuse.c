@@ -426,7 +426,8 @@ static void test_mikey_address(void **state)
 
     (void)state;
     assert_true(tkmf_init(&k, "maddr"));
-    snprintf(line, sizeof(line), "listen = 0.0.0.0:%d\n", k.port);
+    snprintf(line, sizeof(line),
+             "listen = 0.0.0.0:%d\ndevice_requests_per_minute = 0\n", k.port);
     conf_add(&k, line);
     assert_true(tkmf_start(&k));
     assert_true(tdev_new(&d, &k, "m1"));
@@ -550,6 +551,70 @@ static void test_reflection(void **state)
     tkmf_remove(&k);
 }
 
+/* ---- pacing ---------------------------------------------------------------
+ */
+
+/* Audit rows of action at k. */
+static size_t audit_count(const struct tkmf *k, const char *action)
+{
+    json_t *r = tkmf_admin(k, "audit", NULL), *a;
+    size_t i, n = 0;
+
+    json_array_foreach(r, i, a)
+    {
+        n += strcmp(json_string_value(json_object_get(a, "action")), action) ==
+             0;
+    }
+    json_decref(r);
+    return n;
+}
+
+/*
+ * Each key request is a durable transaction and two audit rows (and a
+ * new PMK when the device names another): 320 a second from one device
+ * over one connection, for as long as it liked, filling the disk.  Now a
+ * device gets a burst of 10, then 30 a minute (kmf.conf).
+ */
+static void test_request_pacing(void **state)
+{
+    struct tkmf k;
+    struct tdev a, b;
+    unsigned ok = 0, busy = 0;
+    int64_t t0, refills;
+
+    (void)state;
+    assert_true(tkmf_init(&k, "pace"));
+    assert_true(tkmf_start(&k));
+    assert_true(tdev_new(&a, &k, "p1"));
+    assert_true(tdev_new(&b, &k, "p2"));
+    t0 = mono_ms();
+    for (int i = 0; i < 25; i++) {
+        prosec_err err = tdev_sync(&a);
+
+        if (err == PROSEC_OK) {
+            ok++;
+        } else {
+            assert_int_equal(err, PROSEC_ERR_DENIED);
+            assert_non_null(strstr(prosec_error_detail(), "HTTP 429"));
+            busy++;
+        }
+    }
+    /* a token every 2 s on top of the burst (more under sanitizers) */
+    refills = (mono_ms() - t0) / 2000 + 1;
+    print_message("      25 requests: %u answered, %u refused\n", ok, busy);
+    assert_true(ok >= 10 && ok <= 10 + refills);
+    assert_true(busy > 0);
+    assert_true(audit_count(&k, "key-request") <= 10 + (size_t)refills);
+    /* another device is not held up by it */
+    assert_int_equal(tdev_sync(&b), PROSEC_OK);
+    /* and one a minute's thirtieth later, it may again */
+    usleep(2100 * 1000);
+    assert_int_equal(tdev_sync(&a), PROSEC_OK);
+    tdev_free(&a);
+    tdev_free(&b);
+    tkmf_remove(&k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -559,6 +624,7 @@ int main(void)
         cmocka_unit_test(test_no_core_dump),
         cmocka_unit_test(test_mikey_address),
         cmocka_unit_test(test_reflection),
+        cmocka_unit_test(test_request_pacing),
     };
 
     signal(SIGPIPE, SIG_IGN);

@@ -25,6 +25,7 @@ void kmf_conf_default(struct kmf_conf *c)
     c->retry_max_ms = 30000;
     c->handshake_timeout_ms = 10000;
     c->max_connections = 4096;
+    c->device_requests_per_minute = 30;
     c->log_level = PROSEC_LOG_INFO;
 }
 
@@ -124,6 +125,10 @@ static bool set(struct kmf_conf *c, const char *k, const char *v,
         *why = "16 to 65536";
         return int_in(v, 16, 65536, &c->max_connections);
     }
+    if (strcmp(k, "device_requests_per_minute") == 0) {
+        *why = "0 (no limit) to 60000";
+        return int_in(v, 0, 60000, &c->device_requests_per_minute);
+    }
     if (strcmp(k, "log_level") == 0) {
         *why = "error, warn, info or debug";
         return prosec_log_level_parse(v, &c->log_level) == 0;
@@ -222,12 +227,16 @@ char *kmf_conf_format(const struct kmf_conf *c)
             "handshake_timeout_ms = %lld\n"
             "# HTTPS connections open at once (the oldest goes first)\n"
             "max_connections = %lld\n"
+            "# key requests and releases a device may make per minute,\n"
+            "# after a burst of 10 (0: no limit)\n"
+            "device_requests_per_minute = %lld\n"
             "# error, warn, info or debug\n"
             "log_level = %s\n",
             c->name, c->listen, c->address, c->mikey_bind,
             (long long)c->pmk_lifetime, (long long)c->retry_first_ms,
             (long long)c->retry_max_ms, (long long)c->handshake_timeout_ms,
             (long long)c->max_connections,
+            (long long)c->device_requests_per_minute,
             prosec_log_level_name(c->log_level))) {
         return NULL;
     }

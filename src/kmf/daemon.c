@@ -389,6 +389,7 @@ static void unload(struct kmf *k)
         event_base_free(k->base);
     }
     kmf_store_close(&k->st);
+    free(k->paces.v);
     free(k->ca_pem);
     if (k->ca_key_pem != NULL) {
         prosec__free_wiped(k->ca_key_pem, strlen(k->ca_key_pem));

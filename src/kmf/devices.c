@@ -633,6 +633,78 @@ static prosec_err do_key_request(struct kmf *k, const struct kmf_caller *who,
     return err;
 }
 
+/* ---- pacing ------------------------------------------------------------ */
+
+enum { PACE_BURST = 10 };
+
+static int cmp_pace(const void *a, const void *b)
+{
+    int64_t x = ((const struct kmf_pace *)a)->device_row;
+    int64_t y = ((const struct kmf_pace *)b)->device_row;
+
+    return (x > y) - (x < y);
+}
+
+/* The pace of device row dev, made when new; NULL when out of memory. */
+static struct kmf_pace *pace_of(struct kmf *k, int64_t dev)
+{
+    struct kmf_paces *p = &k->paces;
+    struct kmf_pace key, *e;
+    size_t i = 0;
+
+    key.device_row = dev;
+    e = p->n > 0 ? bsearch(&key, p->v, p->n, sizeof(key), cmp_pace) : NULL;
+    if (e != NULL) {
+        return e;
+    }
+    if (p->n == p->cap) {
+        size_t cap = p->cap > 0 ? 2 * p->cap : 64;
+        struct kmf_pace *v = realloc(p->v, cap * sizeof(*v));
+
+        if (v == NULL) {
+            return NULL;
+        }
+        p->v = v;
+        p->cap = cap;
+    }
+    while (i < p->n && p->v[i].device_row < dev) {
+        i++;
+    }
+    memmove(&p->v[i + 1], &p->v[i], (p->n - i) * sizeof(p->v[0]));
+    p->n++;
+    memset(&p->v[i], 0, sizeof(p->v[i]));
+    p->v[i].device_row = dev;
+    p->v[i].rl.interval_ms = 60000 / k->conf.device_requests_per_minute;
+    p->v[i].rl.burst = PACE_BURST;
+    return &p->v[i];
+}
+
+/*
+ * Every key request is a durable transaction with two audit rows, and
+ * mints a PMK when the device names none or another: unpaced, one device
+ * could fill the disk and keep the store busy.  A token bucket per
+ * device: PACE_BURST at once, then device_requests_per_minute.
+ * TODO: a relay's KD requests are not paced (a relay asks for many
+ * remote devices, and needs a budget of its own)
+ */
+static prosec_err paced(struct kmf *k, const struct kmf_caller *who)
+{
+    struct kmf_pace *e;
+
+    if (k->conf.device_requests_per_minute == 0) {
+        return PROSEC_OK;
+    }
+    e = pace_of(k, who->device_row);
+    if (e == NULL || prosec__ratelimit(&e->rl, prosec__mono_ms())) {
+        return PROSEC_OK;
+    }
+    return prosec__fail(PROSEC_ERR_BUSY,
+                        "device '%s': more than %lld requests a minute; "
+                        "try again later",
+                        who->name,
+                        (long long)k->conf.device_requests_per_minute);
+}
+
 /* The IPv4 address of sa (also when IPv4-mapped); false for IPv6. */
 static bool ipv4_of(const struct sockaddr_storage *sa, uint8_t out[4])
 {
@@ -718,6 +790,10 @@ prosec_err kmf_key_request(struct kmf *k, const struct kmf_caller *who,
                            "the admin credential is not a device's");
         goto out;
     }
+    err = paced(k, who);
+    if (err != PROSEC_OK) {
+        goto out;
+    }
     err = prosec_key_request_parse(body, len, r);
     if (err != PROSEC_OK) {
         err = prosec__fail(err, "key request: %s", prosec_strerror(err));
@@ -788,6 +864,10 @@ prosec_err kmf_key_release(struct kmf *k, const struct kmf_caller *who,
     if (who->admin) {
         return prosec__fail(PROSEC_ERR_DENIED,
                             "the admin credential is not a device's");
+    }
+    err = paced(k, who);
+    if (err != PROSEC_OK) {
+        return err;
     }
     err = prosec_key_release_parse(body, len, &r);
     if (err != PROSEC_OK) {

@@ -438,6 +438,8 @@ static int status_of(prosec_err err)
         return 409;
     case PROSEC_ERR_DENIED:
         return 403;
+    case PROSEC_ERR_BUSY:
+        return 429;
     case PROSEC_ERR_DB:
     case PROSEC_ERR_NOMEM:
     case PROSEC_ERR_INTERNAL:
@@ -547,6 +549,10 @@ static void run_admin(struct kmf *k, struct evhttp_request *req,
     json_decref(out);
 }
 
+/* refusals: at most 10 lines in a burst, then one a second */
+static struct prosec__ratelimit refusal_logs = {1000, 10, 0, 0, 0};
+static struct prosec__ratelimit busy_logs = {1000, 5, 0, 0, 0};
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
     struct kmf *k = arg;
@@ -560,7 +566,9 @@ static void on_request(struct evhttp_request *req, void *arg)
     prosec__detail_clear();
     err = caller(k, req, &who);
     if (err != PROSEC_OK) {
-        prosec__warn("http: request refused: %s", prosec_error_detail());
+        if (prosec__ratelimit(&refusal_logs, prosec__mono_ms())) {
+            prosec__warn("http: request refused: %s", prosec_error_detail());
+        }
         reply_error(req, err);
         return;
     }
@@ -586,9 +594,31 @@ static void on_request(struct evhttp_request *req, void *arg)
     } else {
         err = prosec__fail(PROSEC_ERR_NOT_FOUND, "no such resource");
     }
+    if (err == PROSEC_ERR_BUSY) {
+        /* a device over its pace: its own budget of log lines, so that
+         * its flood cannot hide the other refusals */
+        if (prosec__ratelimit(&busy_logs, prosec__mono_ms())) {
+            prosec__info("http: %s from %s refused: %s", path, who.name,
+                         prosec_error_detail());
+        }
+        /* a token comes back every 60 / device_requests_per_minute s */
+        {
+            int64_t rpm = k->conf.device_requests_per_minute;
+            char after[24];
+
+            (void)prosec__fmt(after, sizeof(after), "%lld",
+                              (long long)(rpm > 0 ? (60 + rpm - 1) / rpm : 1));
+            evhttp_add_header(evhttp_request_get_output_headers(req),
+                              "Retry-After", after);
+        }
+        reply_error(req, err);
+        return;
+    }
     if (err != PROSEC_OK) {
-        prosec__info("http: %s from %s refused: %s", path, who.name,
-                     prosec_error_detail());
+        if (prosec__ratelimit(&refusal_logs, prosec__mono_ms())) {
+            prosec__info("http: %s from %s refused: %s", path, who.name,
+                         prosec_error_detail());
+        }
         reply_error(req, err);
         return;
     }

@@ -41,6 +41,7 @@ struct kmf_conf {
     int64_t retry_first_ms, retry_max_ms; /* push back-off */
     int64_t handshake_timeout_ms;         /* a TLS handshake must end in this */
     int64_t max_connections;              /* HTTPS connections open at once */
+    int64_t device_requests_per_minute; /* per device, after a burst; 0: any */
     enum prosec_log_level log_level;
 };
 
@@ -207,6 +208,17 @@ struct kmf_conns {
     uint64_t shed_total;
 };
 
+/* A device's pace of key requests and releases (devices.c). */
+struct kmf_pace {
+    int64_t device_row;
+    struct prosec__ratelimit rl;
+};
+
+struct kmf_paces {
+    struct kmf_pace *v; /* by device_row */
+    size_t n, cap;
+};
+
 struct kmf {
     char dir[4096];
     struct kmf_conf conf;
@@ -221,6 +233,7 @@ struct kmf {
     struct event *udp_ev, *tick_ev, *retry_ev, *flush_ev, *sig_ev[2];
     struct kmf_push_table push;
     struct kmf_conns conns;
+    struct kmf_paces paces;
     uint64_t tls_full, tls_resumed; /* handshakes done */
     bool stopping;
 };
