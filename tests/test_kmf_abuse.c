@@ -615,6 +615,36 @@ static void test_request_pacing(void **state)
     tkmf_remove(&k);
 }
 
+/* ---- the admin client --------------------------------------------------- */
+
+/*
+ * prosec_kmf_admin of a KMF that is not running: the detail passed
+ * prosec_error_detail() to prosec__fail, which formats into that same
+ * buffer, so the cause was lost ("... not running (...): the KMF of ...
+ * not running (...): " instead of "...: 127.0.0.1:PORT: Couldn't ...").
+ */
+static void test_admin_not_running(void **state)
+{
+    struct tkmf k;
+    char *resp = NULL, cause[64];
+    const char *d, *p;
+
+    (void)state;
+    assert_true(tkmf_init(&k, "down"));
+    assert_int_equal(prosec_kmf_admin(k.dir, "status", "{}", &resp),
+                     PROSEC_ERR_UNREACHABLE);
+    assert_null(resp);
+    d = prosec_error_detail();
+    print_message("      %s\n", d);
+    p = strstr(d, "not running");
+    assert_non_null(p);
+    assert_null(strstr(p + 1, "not running"));
+    /* the cause, from the HTTPS client, follows the hint */
+    snprintf(cause, sizeof(cause), "): 127.0.0.1:%d", k.port);
+    assert_non_null(strstr(d, cause));
+    tkmf_remove(&k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -625,6 +655,7 @@ int main(void)
         cmocka_unit_test(test_mikey_address),
         cmocka_unit_test(test_reflection),
         cmocka_unit_test(test_request_pacing),
+        cmocka_unit_test(test_admin_not_running),
     };
 
     signal(SIGPIPE, SIG_IGN);
