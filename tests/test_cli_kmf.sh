@@ -458,6 +458,12 @@ n=$((n + 1))
 events=$(grep -c " kmf: audit: " "$log")
 [ "$events" -ge $((lines - 1)) ] ||
     fail "$events audit lines in the log for $lines audit entries"
+# a refused admin request is logged and audited, as device refusals are
+n=$((n + 1))
+grep -qF "http: /v1/admin/group/show from admin refused: no group 'nosuch'" \
+    "$log" || fail "the refused group show is not in the log"
+grep -qF "audit: admin admin-refused group/show PROSEC_ERR_NOT_FOUND: no \
+group 'nosuch'" "$log" || fail "the refused group show is not audited"
 odd=$(grep -vE '^20[0-9-]+T[0-9:.]+Z (error|warn |info |debug) kmf: ' "$log")
 [ -z "$odd" ] || fail "log lines of no known form: $(echo "$odd" | head -3)"
 n=$((n + 1))

@@ -645,6 +645,110 @@ static void test_admin_not_running(void **state)
     tkmf_remove(&k);
 }
 
+/* ---- admin requests: unknown fields, refusals audited ------------------- */
+
+/* The last audit entry of action at k, or NULL (a new reference). */
+static json_t *audit_last(const struct tkmf *k, const char *action)
+{
+    json_t *r = tkmf_admin(k, "audit", NULL), *a, *last = NULL;
+    size_t i;
+
+    json_array_foreach(r, i, a)
+    {
+        if (strcmp(json_string_value(json_object_get(a, "action")), action) ==
+            0) {
+            last = a;
+        }
+    }
+    json_incref(last);
+    json_decref(r);
+    return last;
+}
+
+/*
+ * Fields the KMF did not know were ignored: a misspelt "lifetme" made a
+ * group with the default lifetime of a day, and the admin was told it
+ * had worked.  Now each operation names the fields it reads and refuses
+ * any other, naming it.
+ */
+static void test_admin_unknown_field(void **state)
+{
+    struct tkmf k;
+    json_t *r;
+
+    (void)state;
+    assert_true(tkmf_init(&k, "fields"));
+    assert_true(tkmf_start(&k));
+    assert_int_equal(
+        tkmf_admin_err(&k, "group/create",
+                       json_pack("{s:s, s:i, s:i}", "name", "g", "group_id",
+                                 0x00ee01, "lifetme", 60)),
+        PROSEC_ERR_ARG);
+    assert_non_null(
+        strstr(prosec_error_detail(), "group/create: unknown field 'lifetme'"));
+    r = tkmf_admin(&k, "group/list", NULL);
+    assert_int_equal(json_array_size(r), 0);
+    json_decref(r);
+    /* operations without fields too, and a name unfit for a log line */
+    assert_int_equal(tkmf_admin_err(&k, "status", json_pack("{s:b}", "x", 1)),
+                     PROSEC_ERR_ARG);
+    assert_non_null(strstr(prosec_error_detail(), "unknown field 'x'"));
+    assert_int_equal(
+        tkmf_admin_err(&k, "device/list", json_pack("{s:i}", "a\nb\"c", 1)),
+        PROSEC_ERR_ARG);
+    assert_non_null(strstr(prosec_error_detail(), "unknown field 'a?b?c'"));
+    /* the known ones still work */
+    r = tkmf_admin(&k, "group/create",
+                   json_pack("{s:s, s:i, s:i}", "name", "g", "group_id",
+                             0x00ee01, "lifetime", 60));
+    assert_non_null(r);
+    json_decref(r);
+    tkmf_remove(&k);
+}
+
+/*
+ * A refused admin request left no trace: not in the log (the device
+ * routes' refusals are logged), not in the audit.  Now each is audited
+ * as admin-refused, with the operation and the refusal.
+ */
+static void test_admin_refusal_audited(void **state)
+{
+    struct tkmf k;
+    json_t *a;
+
+    (void)state;
+    assert_true(tkmf_init(&k, "refusal"));
+    assert_true(tkmf_start(&k));
+    assert_int_equal(
+        tkmf_admin_err(&k, "group/show", json_pack("{s:s}", "group", "nosuch")),
+        PROSEC_ERR_NOT_FOUND);
+    /* the caller gets the refusal's message, not the audit's */
+    assert_string_equal(prosec_error_detail(), "no group 'nosuch'");
+    a = audit_last(&k, "admin-refused");
+    assert_non_null(a);
+    assert_string_equal(json_string_value(json_object_get(a, "actor")),
+                        "admin");
+    assert_string_equal(json_string_value(json_object_get(a, "target")),
+                        "group/show");
+    assert_string_equal(json_string_value(json_object_get(a, "detail")),
+                        "PROSEC_ERR_NOT_FOUND: no group 'nosuch'");
+    json_decref(a);
+    assert_int_equal(tkmf_admin_err(&k, "frob", NULL), PROSEC_ERR_NOT_FOUND);
+    a = audit_last(&k, "admin-refused");
+    assert_string_equal(json_string_value(json_object_get(a, "target")),
+                        "frob");
+    json_decref(a);
+    assert_int_equal(
+        tkmf_admin_err(&k, "audit", json_pack("{s:i}", "since", -1)),
+        PROSEC_ERR_ARG);
+    a = audit_last(&k, "admin-refused");
+    assert_string_equal(json_string_value(json_object_get(a, "target")),
+                        "audit");
+    json_decref(a);
+    assert_int_equal(audit_count(&k, "admin-refused"), 3);
+    tkmf_remove(&k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -656,6 +760,8 @@ int main(void)
         cmocka_unit_test(test_reflection),
         cmocka_unit_test(test_request_pacing),
         cmocka_unit_test(test_admin_not_running),
+        cmocka_unit_test(test_admin_unknown_field),
+        cmocka_unit_test(test_admin_refusal_audited),
     };
 
     signal(SIGPIPE, SIG_IGN);

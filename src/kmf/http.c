@@ -466,23 +466,71 @@ static void reply_error(struct evhttp_request *req, prosec_err err)
 /* ---- routing
  * ----------------------------------------------------------------- */
 
+/* The fields each admin operation reads; any other is refused, so that a
+ * misspelt optional field ("lifetme") is not silently left out. */
+static const char *const no_fields[] = {NULL};
+static const char *const f_name[] = {"name", NULL};
+static const char *const f_device_add[] = {"name", "relay", NULL};
+static const char *const f_group[] = {"group", NULL};
+static const char *const f_member[] = {"group", "device", NULL};
+static const char *const f_compromise[] = {"group", "pgk_id", NULL};
+static const char *const f_since[] = {"since", NULL};
+static const char *const f_create[] = {"name",    "group_id", "alg",
+                                       "profile", "lifetime", "ahead",
+                                       "bearer",  "testing",  NULL};
+
 static const struct {
     const char *op;
     kmf_op_fn fn;
+    const char *const *fields;
 } admin_ops[] = {
-    {"device/add", kmf_op_device_add},
-    {"device/list", kmf_op_device_list},
-    {"device/revoke", kmf_op_device_revoke},
-    {"group/create", kmf_op_group_create},
-    {"group/list", kmf_op_group_list},
-    {"group/add-member", kmf_op_group_add_member},
-    {"group/remove-member", kmf_op_group_remove_member},
-    {"group/rekey", kmf_op_group_rekey},
-    {"group/compromise", kmf_op_group_compromise},
-    {"group/show", kmf_op_group_show},
-    {"audit", kmf_op_audit},
-    {"status", kmf_op_status},
+    {"device/add", kmf_op_device_add, f_device_add},
+    {"device/list", kmf_op_device_list, no_fields},
+    {"device/revoke", kmf_op_device_revoke, f_name},
+    {"group/create", kmf_op_group_create, f_create},
+    {"group/list", kmf_op_group_list, no_fields},
+    {"group/add-member", kmf_op_group_add_member, f_member},
+    {"group/remove-member", kmf_op_group_remove_member, f_member},
+    {"group/rekey", kmf_op_group_rekey, f_group},
+    {"group/compromise", kmf_op_group_compromise, f_compromise},
+    {"group/show", kmf_op_group_show, f_group},
+    {"audit", kmf_op_audit, f_since},
+    {"status", kmf_op_status, no_fields},
 };
+
+/* s, at most cap - 1 octets of it, with anything but printable ASCII
+ * and quotes as '?': caller-chosen text bound for a log line. */
+static void printable(char *out, size_t cap, const char *s)
+{
+    size_t i = 0;
+
+    for (; s[i] != '\0' && i + 1 < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        out[i] = c >= 0x20 && c < 0x7f && c != '\'' && c != '"' ? (char)c : '?';
+    }
+    out[i] = '\0';
+}
+
+/* The first field of req that fields does not name, or NULL. */
+static const char *unknown_field(json_t *req, const char *const *fields)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach(req, key, v)
+    {
+        size_t i = 0;
+
+        while (fields[i] != NULL && strcmp(fields[i], key) != 0) {
+            i++;
+        }
+        if (fields[i] == NULL) {
+            return key;
+        }
+    }
+    return NULL;
+}
 
 static prosec_err caller(struct kmf *k, struct evhttp_request *req,
                          struct kmf_caller *who)
@@ -510,43 +558,84 @@ static prosec_err caller(struct kmf *k, struct evhttp_request *req,
     return err;
 }
 
-static void run_admin(struct kmf *k, struct evhttp_request *req,
-                      const struct kmf_caller *who, const char *op,
-                      const char *body, size_t len)
+/* The admin operation op on body; *out gets its answer. */
+static prosec_err run_admin(struct kmf *k, const struct kmf_caller *who,
+                            const char *op, const char *body, size_t len,
+                            json_t **out)
 {
     json_error_t jerr;
-    json_t *in = NULL, *out = NULL;
-    prosec_err err = PROSEC_ERR_NOT_FOUND;
+    json_t *in = NULL;
+    const char *bad;
+    size_t i = 0, n = sizeof(admin_ops) / sizeof(admin_ops[0]);
+    char field[48];
+    prosec_err err;
 
     if (!who->admin) {
-        reply_error(req, prosec__fail(PROSEC_ERR_DENIED,
-                                      "admin operations need the admin "
-                                      "credential"));
-        return;
+        return prosec__fail(PROSEC_ERR_DENIED,
+                            "admin operations need the admin credential");
+    }
+    while (i < n && strcmp(op, admin_ops[i].op) != 0) {
+        i++;
+    }
+    if (i == n) {
+        printable(field, sizeof(field), op);
+        return prosec__fail(PROSEC_ERR_NOT_FOUND, "no admin operation '%s'",
+                            field);
     }
     in = len > 0 ? json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr)
                  : json_object();
     if (!json_is_object(in)) {
         json_decref(in);
-        reply_error(req, prosec__fail(PROSEC_ERR_ARG,
-                                      "the request is not a JSON object"));
-        return;
+        return prosec__fail(PROSEC_ERR_ARG, "the request is not a JSON object");
     }
-    prosec__fail(PROSEC_ERR_NOT_FOUND, "no admin operation '%.40s'", op);
-    for (size_t i = 0; i < sizeof(admin_ops) / sizeof(admin_ops[0]); i++) {
-        if (strcmp(op, admin_ops[i].op) == 0) {
-            prosec__detail_clear();
-            err = admin_ops[i].fn(k, who, in, &out);
-            break;
-        }
+    bad = unknown_field(in, admin_ops[i].fields);
+    if (bad != NULL) {
+        printable(field, sizeof(field), bad);
+        json_decref(in);
+        return prosec__fail(PROSEC_ERR_ARG, "%s: unknown field '%s'", op,
+                            field);
     }
+    prosec__detail_clear();
+    err = admin_ops[i].fn(k, who, in, out);
     json_decref(in);
-    if (err != PROSEC_OK) {
-        reply_error(req, err);
+    return err;
+}
+
+/*
+ * An admin request refused goes into the audit, in a transaction of its
+ * own (the operation's was rolled back): who tried what, and why.  The
+ * detail is the refusal's message, which names things, never a key (no
+ * admin request carries one).  A device calling an admin route is only
+ * logged: its calls are not the admin's to account for, and auditing
+ * them would let a device grow the table at will.
+ */
+static void audit_refusal(struct kmf *k, const struct kmf_caller *who,
+                          const char *op, prosec_err err)
+{
+    char keep[PROSEC__LOG_MAX], target[48], detail[PROSEC__LOG_MAX + 40];
+    prosec_err a;
+
+    if (!who->admin) {
         return;
     }
-    reply(req, 200, json_dumps(out, JSON_COMPACT));
-    json_decref(out);
+    (void)prosec__fmt(keep, sizeof(keep), "%s", prosec_error_detail());
+    printable(target, sizeof(target), op);
+    (void)prosec__fmt(detail, sizeof(detail), "%s: %s", prosec_err_name(err),
+                      keep);
+    a = kmf_begin(&k->st);
+    if (a == PROSEC_OK) {
+        a = kmf_audit(&k->st, who->name, "admin-refused", target, detail);
+    }
+    if (a == PROSEC_OK) {
+        a = kmf_commit(&k->st);
+    }
+    if (a != PROSEC_OK) {
+        kmf_rollback(&k->st);
+        prosec__err("http: the refusal of admin %s was not audited: %s", target,
+                    prosec_error_detail());
+    }
+    /* the caller still gets the refusal's own message */
+    (void)prosec__fail(err, "%s", keep);
 }
 
 /* refusals: at most 10 lines in a burst, then one a second */
@@ -582,10 +671,17 @@ static void on_request(struct evhttp_request *req, void *arg)
         return;
     }
     if (strncmp(path, "/v1/admin/", 10) == 0) {
-        run_admin(k, req, &who, path + 10, body, len);
-        return;
-    }
-    if (strcmp(path, "/v1/key-request") == 0) {
+        json_t *out = NULL;
+
+        err = run_admin(k, &who, path + 10, body, len, &out);
+        if (err == PROSEC_OK) {
+            text = json_dumps(out, JSON_COMPACT);
+            json_decref(out);
+            err = text != NULL ? PROSEC_OK : PROSEC_ERR_NOMEM;
+        } else {
+            audit_refusal(k, &who, path + 10, err);
+        }
+    } else if (strcmp(path, "/v1/key-request") == 0) {
         err = kmf_key_request(k, &who, body, len, &text);
     } else if (strcmp(path, "/v1/key-release") == 0) {
         err = kmf_key_release(k, &who, body, len, &text);
