@@ -355,6 +355,23 @@ if command -v curl >/dev/null 2>&1; then
     n=$((n + 1))
     "${C[@]}" -d '{}' "https://127.0.0.1:$port/v1/admin/status" >"$out"
     has '"error":"PROSEC_ERR_DENIED"'
+    # another method than POST: our JSON error, 405, not libevent's page
+    for m in GET PUT DELETE; do
+        n=$((n + 1))
+        st=$("${C[@]}" -X "$m" -o "$out" -D "$tmp/hdr" -w '%{http_code}' \
+            "https://127.0.0.1:$port/v1/key-request" 2>"$err")
+        want "$m status" "$st" 405
+        has '{"error":"PROSEC_ERR_HTTP_METHOD","message":"/v1/key-request takes POST only"}'
+        grep -qi '^content-type: application/json' "$tmp/hdr" ||
+            fail "$m: not JSON: $(cat "$tmp/hdr")"
+        grep -qi '^allow: POST' "$tmp/hdr" || fail "$m: no Allow: POST"
+    done
+    n=$((n + 1))
+    st=$("${C[@]}" -I -o "$out" -w '%{http_code}' \
+        "https://127.0.0.1:$port/v1/key-request" 2>"$err")
+    want "HEAD status" "$st" 405
+    grep -q "http: /v1/key-request from radio-1 refused: /v1/key-request \
+takes POST only" "$log" || fail "the GET is not in the log"
 else
     echo "SKIP key request and release: no curl (scripts/setup installs it)"
 fi

@@ -440,6 +440,8 @@ static int status_of(prosec_err err)
         return 403;
     case PROSEC_ERR_BUSY:
         return 429;
+    case PROSEC_ERR_HTTP_METHOD:
+        return 405;
     case PROSEC_ERR_DB:
     case PROSEC_ERR_NOMEM:
     case PROSEC_ERR_INTERNAL:
@@ -642,6 +644,14 @@ static void audit_refusal(struct kmf *k, const struct kmf_caller *who,
 static struct prosec__ratelimit refusal_logs = {1000, 10, 0, 0, 0};
 static struct prosec__ratelimit busy_logs = {1000, 5, 0, 0, 0};
 
+/* May a refusal of who's request be logged now?  The admin's always are
+ * (one trusted caller, and each is audited), so that devices' refusals
+ * cannot crowd them out nor they the devices'. */
+static bool log_refusal(const struct kmf_caller *who)
+{
+    return who->admin || prosec__ratelimit(&refusal_logs, prosec__mono_ms());
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
     struct kmf *k = arg;
@@ -661,8 +671,25 @@ static void on_request(struct evhttp_request *req, void *arg)
         reply_error(req, err);
         return;
     }
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST || path == NULL) {
-        reply_error(req, prosec__fail(PROSEC_ERR_ARG, "POST only"));
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+        /* a HEAD answer has no body, and its Content-Length would leave
+         * the client unsure where the next answer starts: close */
+        struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+        char where[48];
+
+        printable(where, sizeof(where), path != NULL ? path : "?");
+        evhttp_add_header(h, "Allow", "POST");
+        evhttp_add_header(h, "Connection", "close");
+        (void)prosec__fail(PROSEC_ERR_HTTP_METHOD, "%s takes POST only", where);
+        if (log_refusal(&who)) {
+            prosec__info("http: %s from %s refused: %s", where, who.name,
+                         prosec_error_detail());
+        }
+        reply_error(req, PROSEC_ERR_HTTP_METHOD);
+        return;
+    }
+    if (path == NULL) {
+        reply_error(req, prosec__fail(PROSEC_ERR_ARG, "no path"));
         return;
     }
     body = (char *)evbuffer_pullup(in, -1);
@@ -711,7 +738,7 @@ static void on_request(struct evhttp_request *req, void *arg)
         return;
     }
     if (err != PROSEC_OK) {
-        if (prosec__ratelimit(&refusal_logs, prosec__mono_ms())) {
+        if (log_refusal(&who)) {
             prosec__info("http: %s from %s refused: %s", path, who.name,
                          prosec_error_detail());
         }
@@ -755,7 +782,13 @@ prosec_err kmf_http_start(struct kmf *k, const char *addr, char *bound,
     evhttp_set_max_body_size(k->http, BODY_MAX);
     evhttp_set_max_headers_size(k->http, HEADERS_MAX);
     evhttp_set_timeout(k->http, TIMEOUT_S);
-    evhttp_set_allowed_methods(k->http, EVHTTP_REQ_POST);
+    /* every method libevent knows reaches on_request, which answers
+     * those the routes do not take with our error body (libevent's own
+     * refusal, 501, is an HTML page) */
+    evhttp_set_allowed_methods(
+        k->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                     EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+                     EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
     /* bind ourselves, for a clear error and port 0 */
     fd = socket(a.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
