@@ -749,6 +749,154 @@ static void test_admin_refusal_audited(void **state)
     tkmf_remove(&k);
 }
 
+/* ---- a key release of some groups --------------------------------------- */
+
+struct rel {
+    struct tdev d;
+    struct prosec__https *h; /* the device's own credential */
+};
+
+/* Enrols name at k as tdev_new does, keeping its credential for h. */
+static void rel_new(struct rel *r, const struct tkmf *k, const char *name)
+{
+    json_t *resp, *b;
+    struct prosec_device_cred cred;
+    struct sockaddr_in a;
+    socklen_t alen = sizeof(a);
+    char *text, addr[32];
+
+    memset(r, 0, sizeof(*r));
+    snprintf(r->d.name, sizeof(r->d.name), "%s", name);
+    r->d.answer = true;
+    resp = tkmf_admin(k, "device/add", json_pack("{s:s}", "name", name));
+    b = json_object_get(resp, "bundle");
+    assert_non_null(b);
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", k->port);
+    assert_int_equal(
+        prosec__https_new(&r->h, addr,
+                          json_string_value(json_object_get(b, "cert")),
+                          json_string_value(json_object_get(b, "key")),
+                          json_string_value(json_object_get(b, "ca_cert"))),
+        PROSEC_OK);
+    text = json_dumps(b, JSON_COMPACT);
+    json_decref(resp);
+    assert_int_equal(prosec_device_cred_parse(text, strlen(text), &cred),
+                     PROSEC_OK);
+    prosec_wipe(text, strlen(text));
+    free(text);
+    assert_int_equal(prosec_device_new(&r->d.d, &cred, NULL), PROSEC_OK);
+    prosec_device_cred_wipe(&cred);
+    r->d.fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_true(r->d.fd >= 0);
+    assert_int_equal(bind(r->d.fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(getsockname(r->d.fd, (struct sockaddr *)&a, &alen), 0);
+    snprintf(r->d.addr, sizeof(r->d.addr), "127.0.0.1:%d", ntohs(a.sin_port));
+}
+
+static int rekey(const struct tkmf *k, const char *g)
+{
+    json_t *r = tkmf_admin(k, "group/rekey", json_pack("{s:s}", "group", g));
+    int id;
+
+    assert_non_null(r);
+    id = (int)json_integer_value(json_object_get(r, "new_pgk_id"));
+    json_decref(r);
+    return id;
+}
+
+static const char *delivery_of(const struct tkmf *k, const char *g, char *out,
+                               size_t cap)
+{
+    json_t *r = tkmf_admin(k, "group/show", json_pack("{s:s}", "group", g));
+    json_t *m = json_array_get(json_object_get(r, "members"), 0);
+
+    snprintf(out, cap, "%s", json_string_value(json_object_get(m, "delivery")));
+    json_decref(r);
+    return out;
+}
+
+static bool holds_pgk(struct tdev *d, size_t n, void *arg)
+{
+    const int *w = arg; /* group, pgk_id */
+
+    (void)n;
+    return tdev_holds(d, (uint32_t)w[0], (uint8_t)w[1]);
+}
+
+/*
+ * docs/wire.md and keyreq.h: a key release of groups means "stop pushing
+ * these".  The KMF only cancelled the deliveries pending at that moment:
+ * the next rekey (or the scheduler's next PGK) was pushed to the device
+ * as if it had never asked.  Now the release holds, per group, until the
+ * device's next key request for that group.
+ */
+static void test_release_some_groups(void **state)
+{
+    struct tkmf k;
+    struct rel r;
+    char *resp = NULL, st[32];
+    long status = 0;
+    int w1[2] = {0x00ab01, 0}, w2[2] = {0x00ab02, 0};
+
+    (void)state;
+    assert_true(tkmf_init(&k, "release"));
+    assert_true(tkmf_start(&k));
+    rel_new(&r, &k, "rel1");
+    for (int g = 1; g <= 2; g++) {
+        char name[8];
+
+        snprintf(name, sizeof(name), "g%d", g);
+        json_decref(tkmf_admin(&k, "group/create",
+                               json_pack("{s:s, s:i, s:i, s:i}", "name", name,
+                                         "group_id", 0x00ab00 + g, "lifetime",
+                                         3600, "ahead", 1)));
+        json_decref(tkmf_admin(
+            &k, "group/add-member",
+            json_pack("{s:s, s:s}", "group", name, "device", "rel1")));
+    }
+    assert_int_equal(tdev_sync(&r.d), PROSEC_OK);
+    w1[1] = 1;
+    assert_true(tdev_wait(&r.d, 1, holds_pgk, w1, 5000));
+    (void)tdev_pump(&r.d, 1, 300);
+    assert_int_equal(tdev_count(&r.d, 0x00ab01), 2);
+    assert_int_equal(tdev_count(&r.d, 0x00ab02), 2);
+
+    /* release g1 only */
+    assert_int_equal(
+        prosec__https_post(r.h, "/v1/key-release",
+                           "{\"message\":\"KEY_RELEASE\",\"version\":1,"
+                           "\"transaction_id\":9,\"groups\":[\"00ab01\"]}",
+                           10000, &resp, &status),
+        PROSEC_OK);
+    assert_int_equal(status, 200);
+    prosec__free_wiped(resp, strlen(resp));
+    assert_string_equal(delivery_of(&k, "g1", st, sizeof(st)), "released");
+    assert_string_equal(delivery_of(&k, "g2", st, sizeof(st)), "up-to-date");
+
+    /* new keys for both: only g2's reach the device */
+    w1[1] = rekey(&k, "g1");
+    w2[1] = rekey(&k, "g2");
+    assert_true(tdev_wait(&r.d, 1, holds_pgk, w2, 5000));
+    (void)tdev_pump(&r.d, 1, 1500);
+    print_message("      g1: holds new PGK %d: %d; g2: %d\n", w1[1],
+                  tdev_holds(&r.d, 0x00ab01, (uint8_t)w1[1]),
+                  tdev_holds(&r.d, 0x00ab02, (uint8_t)w2[1]));
+    assert_false(tdev_holds(&r.d, 0x00ab01, (uint8_t)w1[1]));
+    assert_true(tdev_holds(&r.d, 0x00ab01, 1)); /* no revocation either */
+    assert_string_equal(delivery_of(&k, "g1", st, sizeof(st)), "released");
+
+    /* a key request for its groups ends the release */
+    assert_int_equal(tdev_sync(&r.d), PROSEC_OK);
+    assert_true(tdev_wait(&r.d, 1, holds_pgk, w1, 5000));
+    assert_string_equal(delivery_of(&k, "g1", st, sizeof(st)), "up-to-date");
+    prosec__https_free(r.h);
+    tdev_free(&r.d);
+    tkmf_remove(&k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -762,6 +910,7 @@ int main(void)
         cmocka_unit_test(test_admin_not_running),
         cmocka_unit_test(test_admin_unknown_field),
         cmocka_unit_test(test_admin_refusal_audited),
+        cmocka_unit_test(test_release_some_groups),
     };
 
     signal(SIGPIPE, SIG_IGN);

@@ -417,6 +417,21 @@ static prosec_err member_id(struct kmf *k, int64_t dev,
     return err;
 }
 
+static prosec_err unrelease(struct kmf *k, int64_t dev,
+                            const struct kmf_group *g)
+{
+    sqlite3_stmt *s = kmf_stmt(&k->st, "UPDATE members SET released = 0 "
+                                       "WHERE group_ref = ? AND device_ref = "
+                                       "? AND released != 0");
+
+    if (s == NULL) {
+        return PROSEC_ERR_DB;
+    }
+    sqlite3_bind_int64(s, 1, g->row);
+    sqlite3_bind_int64(s, 2, dev);
+    return kmf_step(&k->st, s, NULL);
+}
+
 static prosec_err answer_group(struct kmf *k, int64_t dev, uint8_t algs,
                                const struct prosec_keyreq_group *q,
                                struct prosec_keyresp_group *a)
@@ -452,6 +467,11 @@ static prosec_err answer_group(struct kmf *k, int64_t dev, uint8_t algs,
     if (a->member_id == 0) {
         a->error = PROSEC_KEYRESP_NOT_MEMBER;
         return PROSEC_OK;
+    }
+    /* it asks for the group: a release of it ends here */
+    err = unrelease(k, dev, &g);
+    if (err != PROSEC_OK) {
+        return err;
     }
     if (!(algs >> g.alg & 1)) {
         a->error = PROSEC_KEYRESP_NO_COMMON_ALG;
@@ -831,6 +851,20 @@ static prosec_err do_key_release(struct kmf *k, const struct kmf_caller *who,
             sqlite3_bind_int64(s, 1, who->device_row);
             err = kmf_step(&k->st, s, NULL);
         }
+    }
+    /* each group named stays released until a key request asks for it
+     * (push.c sends nothing of it meanwhile); one the device is not a
+     * member of changes nothing */
+    for (size_t i = 0; err == PROSEC_OK && !r->all && i < r->n_groups; i++) {
+        s = kmf_stmt(&k->st, "UPDATE members SET released = 1 WHERE "
+                             "device_ref = ? AND group_ref = (SELECT id FROM "
+                             "groups WHERE group_id = ?)");
+        if (s == NULL) {
+            return PROSEC_ERR_DB;
+        }
+        sqlite3_bind_int64(s, 1, who->device_row);
+        sqlite3_bind_int64(s, 2, (int64_t)r->group_ids[i]);
+        err = kmf_step(&k->st, s, NULL);
     }
     /* pending deliveries of the groups named (or all) end here */
     for (size_t i = 0; err == PROSEC_OK && i < (r->all ? 1 : r->n_groups);

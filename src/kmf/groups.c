@@ -1126,7 +1126,8 @@ static prosec_err show_members(struct kmf *k, const struct kmf_group *g,
 
     s = kmf_stmt(
         &k->st,
-        "SELECT d.name, m.member_id, m.added, d.mikey_addr, d.released, "
+        "SELECT d.name, m.member_id, m.added, d.mikey_addr, "
+        "d.released OR m.released, "
         "(SELECT group_concat(p.pgk_id) FROM deliveries x JOIN pgks p ON "
         " p.id = x.pgk_ref WHERE x.device_ref = d.id AND p.group_ref = ?1 "
         " AND p.state = 'valid' AND x.kind = 'push' AND x.state = 'done'), "

@@ -27,7 +27,7 @@ enum {
     KMF_NAME_MAX = 64,           /* device and group names */
     KMF_URI_MAX = 255,
     KMF_ADDR_MAX = 64,
-    KMF_SCHEMA_VERSION = 2
+    KMF_SCHEMA_VERSION = 3
 };
 
 /* ---- configuration (kmf.conf) ------------------------------------------ */

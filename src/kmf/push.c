@@ -497,11 +497,17 @@ void kmf_push_kick(struct kmf *k)
         return; /* not serving (init, or tests of the logic alone) */
     }
     flush(k);
+    /* not to a device that released all its groups, nor of a group the
+     * device released (members.released) */
     s = kmf_stmt(&k->st, "SELECT x.pgk_ref, x.device_ref, x.kind = 'revoke', "
                          "d.mikey_addr FROM deliveries x JOIN devices d ON "
                          "d.id = x.device_ref WHERE x.state = 'pending' AND "
                          "d.released = 0 AND d.revoked IS NULL AND "
-                         "d.mikey_addr IS NOT NULL AND d.pmk IS NOT NULL");
+                         "d.mikey_addr IS NOT NULL AND d.pmk IS NOT NULL "
+                         "AND NOT EXISTS (SELECT 1 FROM pgks p JOIN members "
+                         "m ON m.group_ref = p.group_ref WHERE p.id = "
+                         "x.pgk_ref AND m.device_ref = x.device_ref AND "
+                         "m.released != 0)");
     if (s == NULL) {
         return;
     }
