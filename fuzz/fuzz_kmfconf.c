@@ -21,7 +21,11 @@ static bool same(const struct kmf_conf *a, const struct kmf_conf *b)
            strcmp(a->mikey_bind, b->mikey_bind) == 0 &&
            a->pmk_lifetime == b->pmk_lifetime &&
            a->retry_first_ms == b->retry_first_ms &&
-           a->retry_max_ms == b->retry_max_ms && a->log_level == b->log_level;
+           a->retry_max_ms == b->retry_max_ms &&
+           a->handshake_timeout_ms == b->handshake_timeout_ms &&
+           a->max_connections == b->max_connections &&
+           a->device_requests_per_minute == b->device_requests_per_minute &&
+           a->log_level == b->log_level;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

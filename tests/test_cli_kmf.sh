@@ -355,6 +355,23 @@ if command -v curl >/dev/null 2>&1; then
     n=$((n + 1))
     "${C[@]}" -d '{}' "https://127.0.0.1:$port/v1/admin/status" >"$out"
     has '"error":"PROSEC_ERR_DENIED"'
+    # another method than POST: our JSON error, 405, not libevent's page
+    for m in GET PUT DELETE; do
+        n=$((n + 1))
+        st=$("${C[@]}" -X "$m" -o "$out" -D "$tmp/hdr" -w '%{http_code}' \
+            "https://127.0.0.1:$port/v1/key-request" 2>"$err")
+        want "$m status" "$st" 405
+        has '{"error":"PROSEC_ERR_HTTP_METHOD","message":"/v1/key-request takes POST only"}'
+        grep -qi '^content-type: application/json' "$tmp/hdr" ||
+            fail "$m: not JSON: $(cat "$tmp/hdr")"
+        grep -qi '^allow: POST' "$tmp/hdr" || fail "$m: no Allow: POST"
+    done
+    n=$((n + 1))
+    st=$("${C[@]}" -I -o "$out" -w '%{http_code}' \
+        "https://127.0.0.1:$port/v1/key-request" 2>"$err")
+    want "HEAD status" "$st" 405
+    grep -q "http: /v1/key-request from radio-1 refused: /v1/key-request \
+takes POST only" "$log" || fail "the GET is not in the log"
 else
     echo "SKIP key request and release: no curl (scripts/setup installs it)"
 fi
@@ -458,6 +475,12 @@ n=$((n + 1))
 events=$(grep -c " kmf: audit: " "$log")
 [ "$events" -ge $((lines - 1)) ] ||
     fail "$events audit lines in the log for $lines audit entries"
+# a refused admin request is logged and audited, as device refusals are
+n=$((n + 1))
+grep -qF "http: /v1/admin/group/show from admin refused: no group 'nosuch'" \
+    "$log" || fail "the refused group show is not in the log"
+grep -qF "audit: admin admin-refused group/show PROSEC_ERR_NOT_FOUND: no \
+group 'nosuch'" "$log" || fail "the refused group show is not audited"
 odd=$(grep -vE '^20[0-9-]+T[0-9:.]+Z (error|warn |info |debug) kmf: ' "$log")
 [ -z "$odd" ] || fail "log lines of no known form: $(echo "$odd" | head -3)"
 n=$((n + 1))

@@ -111,7 +111,9 @@
       "no common algorithm, or an algorithm chosen that was not offered")      \
     X(ERR_PC5SIG_REPLAY, "replayed or reordered message on the relay link")    \
     X(ERR_PC5SIG_COUNT, "relay link COUNT exhausted: set up a new link")       \
-    X(ERR_PC5SIG_TOO_LARGE, "relay link payload larger than 16 KiB")
+    X(ERR_PC5SIG_TOO_LARGE, "relay link payload larger than 16 KiB")           \
+    X(ERR_BUSY, "too many requests: try again later")                          \
+    X(ERR_HTTP_METHOD, "HTTP method not allowed: the KMF's routes take POST")
 
 typedef enum {
 #define PROSEC__ERR_ENUM(name, msg) PROSEC_##name,

@@ -99,10 +99,15 @@ prosec_err prosec_kmf_admin(const char *dir, const char *op,
         err = prosec__https_post(h, path, request != NULL ? request : "{}",
                                  30000, &body, &status);
         if (err == PROSEC_ERR_UNREACHABLE) {
+            /* prosec__fail writes the buffer prosec_error_detail reads */
+            char cause[PROSEC__LOG_MAX];
+
+            (void)prosec__fmt(cause, sizeof(cause), "%s",
+                              prosec_error_detail());
             err = prosec__fail(err,
                                "the KMF of %s is not running (prosec kmf "
                                "serve --dir %s): %s",
-                               dir, dir, prosec_error_detail());
+                               dir, dir, cause);
         }
     }
     if (err == PROSEC_OK && status != 200) {

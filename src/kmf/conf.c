@@ -23,6 +23,9 @@ void kmf_conf_default(struct kmf_conf *c)
     c->pmk_lifetime = 7 * 86400;
     c->retry_first_ms = 300;
     c->retry_max_ms = 30000;
+    c->handshake_timeout_ms = 10000;
+    c->max_connections = 4096;
+    c->device_requests_per_minute = 30;
     c->log_level = PROSEC_LOG_INFO;
 }
 
@@ -113,6 +116,18 @@ static bool set(struct kmf_conf *c, const char *k, const char *v,
         }
         c->retry_max_ms = x;
         return true;
+    }
+    if (strcmp(k, "handshake_timeout_ms") == 0) {
+        *why = "milliseconds, 100 to 120000";
+        return int_in(v, 100, 120000, &c->handshake_timeout_ms);
+    }
+    if (strcmp(k, "max_connections") == 0) {
+        *why = "16 to 65536";
+        return int_in(v, 16, 65536, &c->max_connections);
+    }
+    if (strcmp(k, "device_requests_per_minute") == 0) {
+        *why = "0 (no limit) to 60000";
+        return int_in(v, 0, 60000, &c->device_requests_per_minute);
     }
     if (strcmp(k, "log_level") == 0) {
         *why = "error, warn, info or debug";
@@ -208,11 +223,21 @@ char *kmf_conf_format(const struct kmf_conf *c)
             "# push retries: first after this, doubling up to the max\n"
             "retry_first_ms = %lld\n"
             "retry_max_ms = %lld\n"
+            "# a client's TLS handshake must end within this\n"
+            "handshake_timeout_ms = %lld\n"
+            "# HTTPS connections open at once (the oldest goes first)\n"
+            "max_connections = %lld\n"
+            "# key requests and releases a device may make per minute,\n"
+            "# after a burst of 10 (0: no limit)\n"
+            "device_requests_per_minute = %lld\n"
             "# error, warn, info or debug\n"
             "log_level = %s\n",
             c->name, c->listen, c->address, c->mikey_bind,
             (long long)c->pmk_lifetime, (long long)c->retry_first_ms,
-            (long long)c->retry_max_ms, prosec_log_level_name(c->log_level))) {
+            (long long)c->retry_max_ms, (long long)c->handshake_timeout_ms,
+            (long long)c->max_connections,
+            (long long)c->device_requests_per_minute,
+            prosec_log_level_name(c->log_level))) {
         return NULL;
     }
     return strdup(buf);

@@ -9,6 +9,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -387,11 +389,50 @@ static void unload(struct kmf *k)
         event_base_free(k->base);
     }
     kmf_store_close(&k->st);
+    free(k->paces.v);
     free(k->ca_pem);
     if (k->ca_key_pem != NULL) {
         prosec__free_wiped(k->ca_key_pem, strlen(k->ca_key_pem));
     }
     prosec_wipe(k, sizeof(*k));
+}
+
+/* Descriptors up to the hard limit (at most 65536): each HTTPS client
+ * holds one, and the soft limit is often 1024. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    rlim_t want = 65536;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        return;
+    }
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want) {
+        want = rl.rlim_max;
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+        rl.rlim_cur = want;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            prosec__warn("cannot raise the descriptor limit: %s",
+                         strerror(errno));
+        }
+    }
+}
+
+/*
+ * No core dump and no ptrace by our own uid: the process holds the
+ * master key and the CA's key, and every PGK and PMK passes through it.
+ * RLIMIT_CORE 0 alone does not stop a core_pattern pipe
+ * (systemd-coredump); a process that is not dumpable dumps nowhere.
+ */
+static void no_core_dumps(void)
+{
+    struct rlimit none = {0, 0};
+
+    if (setrlimit(RLIMIT_CORE, &none) != 0 ||
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+        prosec__warn("cannot disable core dumps: %s", strerror(errno));
+    }
 }
 
 prosec_err prosec_kmf_serve(const char *dir,
@@ -407,6 +448,7 @@ prosec_err prosec_kmf_serve(const char *dir,
         return PROSEC_ERR_NOMEM;
     }
     k->udp_fd = -1;
+    no_core_dumps(); /* before the first key is read */
     signal(SIGPIPE, SIG_IGN);
     if (prosec_key_json_harden() != PROSEC_OK) {
         prosec__warn("jansson: an allocator of the application is in "
@@ -420,6 +462,7 @@ prosec_err prosec_kmf_serve(const char *dir,
     prosec__log_set_level(opts != NULL && opts->log_level >= 0
                               ? (enum prosec_log_level)opts->log_level
                               : k->conf.log_level);
+    raise_fd_limit();
     k->base = event_base_new();
     if (k->base == NULL) {
         err = PROSEC_ERR_NOMEM;

@@ -7,6 +7,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 
 #include "kmf.h"
 
@@ -427,6 +428,21 @@ static prosec_err member_id(struct kmf *k, int64_t dev,
     return err;
 }
 
+static prosec_err unrelease(struct kmf *k, int64_t dev,
+                            const struct kmf_group *g)
+{
+    sqlite3_stmt *s = kmf_stmt(&k->st, "UPDATE members SET released = 0 "
+                                       "WHERE group_ref = ? AND device_ref = "
+                                       "? AND released != 0");
+
+    if (s == NULL) {
+        return PROSEC_ERR_DB;
+    }
+    sqlite3_bind_int64(s, 1, g->row);
+    sqlite3_bind_int64(s, 2, dev);
+    return kmf_step(&k->st, s, NULL);
+}
+
 static prosec_err answer_group(struct kmf *k, int64_t dev, uint8_t algs,
                                const struct prosec_keyreq_group *q,
                                struct prosec_keyresp_group *a)
@@ -462,6 +478,11 @@ static prosec_err answer_group(struct kmf *k, int64_t dev, uint8_t algs,
     if (a->member_id == 0) {
         a->error = PROSEC_KEYRESP_NOT_MEMBER;
         return PROSEC_OK;
+    }
+    /* it asks for the group: a release of it ends here */
+    err = unrelease(k, dev, &g);
+    if (err != PROSEC_OK) {
+        return err;
     }
     if (!(algs >> g.alg & 1)) {
         a->error = PROSEC_KEYRESP_NO_COMMON_ALG;
@@ -643,6 +664,148 @@ static prosec_err do_key_request(struct kmf *k, const struct kmf_caller *who,
     return err;
 }
 
+/* ---- pacing ------------------------------------------------------------ */
+
+enum { PACE_BURST = 10 };
+
+static int cmp_pace(const void *a, const void *b)
+{
+    int64_t x = ((const struct kmf_pace *)a)->device_row;
+    int64_t y = ((const struct kmf_pace *)b)->device_row;
+
+    return (x > y) - (x < y);
+}
+
+/* The pace of device row dev, made when new; NULL when out of memory. */
+static struct kmf_pace *pace_of(struct kmf *k, int64_t dev)
+{
+    struct kmf_paces *p = &k->paces;
+    struct kmf_pace key, *e;
+    size_t i = 0;
+
+    key.device_row = dev;
+    e = p->n > 0 ? bsearch(&key, p->v, p->n, sizeof(key), cmp_pace) : NULL;
+    if (e != NULL) {
+        return e;
+    }
+    if (p->n == p->cap) {
+        size_t cap = p->cap > 0 ? 2 * p->cap : 64;
+        struct kmf_pace *v = realloc(p->v, cap * sizeof(*v));
+
+        if (v == NULL) {
+            return NULL;
+        }
+        p->v = v;
+        p->cap = cap;
+    }
+    while (i < p->n && p->v[i].device_row < dev) {
+        i++;
+    }
+    memmove(&p->v[i + 1], &p->v[i], (p->n - i) * sizeof(p->v[0]));
+    p->n++;
+    memset(&p->v[i], 0, sizeof(p->v[i]));
+    p->v[i].device_row = dev;
+    p->v[i].rl.interval_ms = 60000 / k->conf.device_requests_per_minute;
+    p->v[i].rl.burst = PACE_BURST;
+    return &p->v[i];
+}
+
+/*
+ * Every key request is a durable transaction with two audit rows, and
+ * mints a PMK when the device names none or another: unpaced, one device
+ * could fill the disk and keep the store busy.  A token bucket per
+ * device: PACE_BURST at once, then device_requests_per_minute.
+ * TODO: a relay's KD requests are not paced (a relay asks for many
+ * remote devices, and needs a budget of its own)
+ */
+static prosec_err paced(struct kmf *k, const struct kmf_caller *who)
+{
+    struct kmf_pace *e;
+
+    if (k->conf.device_requests_per_minute == 0) {
+        return PROSEC_OK;
+    }
+    e = pace_of(k, who->device_row);
+    if (e == NULL || prosec__ratelimit(&e->rl, prosec__mono_ms())) {
+        return PROSEC_OK;
+    }
+    return prosec__fail(PROSEC_ERR_BUSY,
+                        "device '%s': more than %lld requests a minute; "
+                        "try again later",
+                        who->name,
+                        (long long)k->conf.device_requests_per_minute);
+}
+
+/* The IPv4 address of sa (also when IPv4-mapped); false for IPv6. */
+static bool ipv4_of(const struct sockaddr_storage *sa, uint8_t out[4])
+{
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0,    0,
+                                       0, 0, 0, 0, 0xff, 0xff};
+
+    if (sa->ss_family == AF_INET) {
+        memcpy(out, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+        return true;
+    }
+    if (sa->ss_family == AF_INET6) {
+        const uint8_t *a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+
+        if (memcmp(a, mapped, sizeof(mapped)) == 0) {
+            memcpy(out, a + 12, 4);
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool is_loopback(const struct sockaddr_storage *sa)
+{
+    uint8_t v4[4];
+
+    if (ipv4_of(sa, v4)) {
+        return v4[0] == 127;
+    }
+    return sa->ss_family == AF_INET6 &&
+           IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+}
+
+/*
+ * Where a device may have its pushes sent: not a multicast, broadcast or
+ * unspecified address (this host, to the kernel), and the loopback only
+ * when the device itself connects from it, so that a device cannot aim
+ * the KMF's pushes at a group of hosts or at services of the KMF's host.
+ */
+static prosec_err mikey_addr_ok(const struct kmf_caller *who, const char *s)
+{
+    struct sockaddr_storage ss;
+    unsigned len = 0;
+    uint8_t v4[4];
+    bool bad;
+
+    if (!prosec__parse_addr(s, false, &ss, &len)) {
+        return prosec__fail(PROSEC_ERR_ARG, "mikey_address '%.64s'", s);
+    }
+    if (ipv4_of(&ss, v4)) {
+        bad = v4[0] == 0 || v4[0] >= 224; /* this net, class D and E */
+    } else {
+        const struct in6_addr *a =
+            &((const struct sockaddr_in6 *)&ss)->sin6_addr;
+
+        bad = IN6_IS_ADDR_UNSPECIFIED(a) || IN6_IS_ADDR_MULTICAST(a);
+    }
+    if (bad) {
+        return prosec__fail(PROSEC_ERR_DENIED,
+                            "mikey_address '%.64s' is not a unicast address",
+                            s);
+    }
+    if (is_loopback(&ss) && !is_loopback(&who->peer)) {
+        return prosec__fail(PROSEC_ERR_DENIED,
+                            "mikey_address '%.64s' is on the loopback, and "
+                            "the device is not",
+                            s);
+    }
+    return PROSEC_OK;
+}
+
 prosec_err kmf_key_request(struct kmf *k, const struct kmf_caller *who,
                            const char *body, size_t len, char **resp_text)
 {
@@ -658,9 +821,17 @@ prosec_err kmf_key_request(struct kmf *k, const struct kmf_caller *who,
                            "the admin credential is not a device's");
         goto out;
     }
+    err = paced(k, who);
+    if (err != PROSEC_OK) {
+        goto out;
+    }
     err = prosec_key_request_parse(body, len, r);
     if (err != PROSEC_OK) {
         err = prosec__fail(err, "key request: %s", prosec_strerror(err));
+        goto out;
+    }
+    err = mikey_addr_ok(who, r->mikey_address);
+    if (err != PROSEC_OK) {
         goto out;
     }
     TX(k, do_key_request(k, who, r, a));
@@ -691,6 +862,20 @@ static prosec_err do_key_release(struct kmf *k, const struct kmf_caller *who,
             sqlite3_bind_int64(s, 1, who->device_row);
             err = kmf_step(&k->st, s, NULL);
         }
+    }
+    /* each group named stays released until a key request asks for it
+     * (push.c sends nothing of it meanwhile); one the device is not a
+     * member of changes nothing */
+    for (size_t i = 0; err == PROSEC_OK && !r->all && i < r->n_groups; i++) {
+        s = kmf_stmt(&k->st, "UPDATE members SET released = 1 WHERE "
+                             "device_ref = ? AND group_ref = (SELECT id FROM "
+                             "groups WHERE group_id = ?)");
+        if (s == NULL) {
+            return PROSEC_ERR_DB;
+        }
+        sqlite3_bind_int64(s, 1, who->device_row);
+        sqlite3_bind_int64(s, 2, (int64_t)r->group_ids[i]);
+        err = kmf_step(&k->st, s, NULL);
     }
     /* pending deliveries of the groups named (or all) end here */
     for (size_t i = 0; err == PROSEC_OK && i < (r->all ? 1 : r->n_groups);
@@ -724,6 +909,10 @@ prosec_err kmf_key_release(struct kmf *k, const struct kmf_caller *who,
     if (who->admin) {
         return prosec__fail(PROSEC_ERR_DENIED,
                             "the admin credential is not a device's");
+    }
+    err = paced(k, who);
+    if (err != PROSEC_OK) {
+        return err;
     }
     err = prosec_key_release_parse(body, len, &r);
     if (err != PROSEC_OK) {
@@ -764,7 +953,7 @@ prosec_err kmf_op_status(struct kmf *k, const struct kmf_caller *who,
     }
     *resp = json_pack(
         "{s:s, s:s, s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I}, "
-        "s:{s:I, s:I}}",
+        "s:{s:I, s:I, s:I, s:I}}",
         "name", k->conf.name, "uri", k->uri, "version", prosec_version(),
         "devices", (json_int_t)sqlite3_column_int64(s, 0), "groups",
         (json_int_t)sqlite3_column_int64(s, 1), "pending_deliveries",
@@ -773,7 +962,8 @@ prosec_err kmf_op_status(struct kmf *k, const struct kmf_caller *who,
         "in_flight", (json_int_t)k->push.n, "bytes_out",
         (json_int_t)k->push.bytes_out, "bytes_in", (json_int_t)k->push.bytes_in,
         "tls", "full_handshakes", (json_int_t)k->tls_full, "resumed",
-        (json_int_t)k->tls_resumed);
+        (json_int_t)k->tls_resumed, "connections", (json_int_t)k->conns.n,
+        "connections_shed", (json_int_t)k->conns.shed_total);
     return *resp != NULL ? PROSEC_OK : PROSEC_ERR_NOMEM;
 }
 

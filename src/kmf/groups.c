@@ -8,11 +8,14 @@
  *
  * Invariants kept here:
  * - Group Member IDs are unique in a group and never reused (a counter);
- * - PGK IDs come from a counter modulo 256 and skip any ID still valid,
- *   so no PGK ID repeats within 256 keys of a group;
- * - no two PGKs of a group that may be valid at the same time share an
- *   index (5 low bits), counting revoked ones whose period overlaps, since
- *   a member may learn of a revocation after the PGK that replaces it;
+ * - PGK IDs come from a counter modulo 256 and skip any ID still valid
+ *   or revoked but possibly still held, so no PGK ID repeats within 256
+ *   keys of a group and a late revocation never hits a newer key;
+ * - no two valid PGKs of a group whose periods overlap share an index
+ *   (5 low bits); revoked ones whose period overlaps are avoided too,
+ *   since a member may learn of a revocation after the PGK that replaces
+ *   it, as long as an index is left (else the device's rule, the
+ *   KMF's newest word wins, settles it);
  * - a removed member gets nothing more; the others get revocations of
  *   every current and future PGK and a new chain of keys.
  */
@@ -167,15 +170,27 @@ static prosec_err find_device(struct kmf *k, const char *name, int64_t *row,
 /* ---- PGKs ------------------------------------------------------------------
  */
 
-/* May pgk_id (index pgk_id & 31) be given to a PGK valid in [act, exp)? */
+/*
+ * May pgk_id (index pgk_id & 31) be given to a PGK valid in [act, exp)?
+ * Never the ID of a valid PGK, nor of a revoked one a member may still
+ * hold (not expired, or its revocation not yet delivered): that
+ * revocation, arriving late, would delete the new key.  Never the index
+ * of a valid PGK whose period overlaps; and when strict, not that of an
+ * overlapping revoked one either.
+ */
 static prosec_err pgk_id_free(struct kmf *k, const struct kmf_group *g,
-                              int pgk_id, int64_t act, int64_t exp, bool *ok)
+                              int pgk_id, int64_t act, int64_t exp, bool strict,
+                              bool *ok)
 {
     sqlite3_stmt *s = kmf_stmt(
-        &k->st, "SELECT 1 FROM pgks WHERE group_ref = ?1 AND ("
-                "  (state = 'valid' AND pgk_id = ?2) OR"
-                "  (state IN ('valid', 'revoked') AND pgk_id % 32 = ?2 % 32"
-                "   AND activation < ?4 AND ?3 < expiry)) LIMIT 1");
+        &k->st,
+        "SELECT 1 FROM pgks p WHERE p.group_ref = ?1 AND ("
+        "  (p.pgk_id = ?2 AND (p.state = 'valid' OR (p.state = 'revoked'"
+        "   AND (p.expiry > ?5 OR EXISTS (SELECT 1 FROM deliveries x"
+        "   WHERE x.pgk_ref = p.id AND x.state = 'pending'))))) OR"
+        "  (p.pgk_id % 32 = ?2 % 32 AND p.activation < ?4 AND"
+        "   ?3 < p.expiry AND (p.state = 'valid' OR"
+        "   (?6 AND p.state = 'revoked')))) LIMIT 1");
     bool row = false;
     prosec_err err;
 
@@ -186,6 +201,8 @@ static prosec_err pgk_id_free(struct kmf *k, const struct kmf_group *g,
     sqlite3_bind_int(s, 2, pgk_id);
     sqlite3_bind_int64(s, 3, act);
     sqlite3_bind_int64(s, 4, exp);
+    sqlite3_bind_int64(s, 5, prosec__unix_now());
+    sqlite3_bind_int(s, 6, strict);
     err = kmf_step(&k->st, s, &row);
     *ok = !row;
     return err;
@@ -205,16 +222,27 @@ static prosec_err new_pgk(struct kmf *k, struct kmf_group *g, int64_t act,
     int64_t row, now = prosec__unix_now();
     prosec_err err = PROSEC_ERR_INTERNAL;
 
-    for (int t = 0; t < 256 && pgk_id < 0; t++) {
-        int cand = (g->next_pgk_id + t) % 256;
-        bool ok = false;
+    /*
+     * An index no overlapping revoked PGK has, if there is one.  After
+     * many replacements within one key period (rekeys, compromises,
+     * removals: 31 of them fill the 32 indices) there is none; then one
+     * of a revoked PGK, which a member that missed its revocation drops
+     * when the new PGK comes (the KMF's newest word wins), rather than
+     * refusing the replacement, and with it every removal and device
+     * revocation, until the revoked PGKs expire.
+     */
+    for (int pass = 0; pass < 2 && pgk_id < 0; pass++) {
+        for (int t = 0; t < 256 && pgk_id < 0; t++) {
+            int cand = (g->next_pgk_id + t) % 256;
+            bool ok = false;
 
-        err = pgk_id_free(k, g, cand, act, exp, &ok);
-        if (err != PROSEC_OK) {
-            goto out;
-        }
-        if (ok) {
-            pgk_id = cand;
+            err = pgk_id_free(k, g, cand, act, exp, pass == 0, &ok);
+            if (err != PROSEC_OK) {
+                goto out;
+            }
+            if (ok) {
+                pgk_id = cand;
+            }
         }
     }
     if (pgk_id < 0) {
@@ -1098,7 +1126,8 @@ static prosec_err show_members(struct kmf *k, const struct kmf_group *g,
 
     s = kmf_stmt(
         &k->st,
-        "SELECT d.name, m.member_id, m.added, d.mikey_addr, d.released, "
+        "SELECT d.name, m.member_id, m.added, d.mikey_addr, "
+        "d.released OR m.released, "
         "(SELECT group_concat(p.pgk_id) FROM deliveries x JOIN pgks p ON "
         " p.id = x.pgk_ref WHERE x.device_ref = d.id AND p.group_ref = ?1 "
         " AND p.state = 'valid' AND x.kind = 'push' AND x.state = 'done'), "

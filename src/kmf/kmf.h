@@ -27,7 +27,7 @@ enum {
     KMF_NAME_MAX = 64,           /* device and group names */
     KMF_URI_MAX = 255,
     KMF_ADDR_MAX = 64,
-    KMF_SCHEMA_VERSION = 2
+    KMF_SCHEMA_VERSION = 3
 };
 
 /* ---- configuration (kmf.conf) ------------------------------------------ */
@@ -39,6 +39,9 @@ struct kmf_conf {
     char mikey_bind[KMF_ADDR_MAX];        /* UDP source of MIKEY pushes */
     int64_t pmk_lifetime;                 /* seconds before a PMK is renewed */
     int64_t retry_first_ms, retry_max_ms; /* push back-off */
+    int64_t handshake_timeout_ms;         /* a TLS handshake must end in this */
+    int64_t max_connections;              /* HTTPS connections open at once */
+    int64_t device_requests_per_minute; /* per device, after a burst; 0: any */
     enum prosec_log_level log_level;
 };
 
@@ -136,6 +139,8 @@ PROSEC_WARN_UNUSED prosec_err kmf_meta_set(struct kmf_store *st,
 struct event_base;
 struct event;
 struct evhttp;
+struct evconnlistener;
+struct bufferevent;
 typedef struct ssl_ctx_st SSL_CTX;
 
 /* One pending delivery in the push engine (push.c). */
@@ -153,13 +158,65 @@ struct kmf_push {
     unsigned addr_len;
 };
 
+/*
+ * A device's push address as the push engine knows it (push.c).  Until
+ * an answer has come from it, one delivery at a time goes there (the
+ * probe): the address is the device's word, and would otherwise let it
+ * aim a burst of pushes, retried for hours, at anyone.
+ */
+struct kmf_peer {
+    int64_t device_row;
+    struct sockaddr_storage addr;
+    unsigned addr_len;
+    bool proven;  /* an answer came from addr */
+    bool probing; /* the probe below is in flight */
+    int64_t probe_pgk;
+    bool probe_revoke;
+};
+
 struct kmf_push_table {
     struct kmf_push *v;
     size_t n, cap;
+    struct kmf_peer *peers; /* by device_row, one per device in v */
+    size_t n_peers;
     /* answers in memory, written in one transaction at the next flush */
     struct kmf_push *done;
     size_t n_done, cap_done;
     uint64_t sent, answered, bytes_out, bytes_in;
+};
+
+/*
+ * One HTTPS connection (http.c), from its creation to its SSL's free, in
+ * a list oldest first: the KMF sheds the oldest when too many are open
+ * and cuts handshakes that take too long (trickled octets reset
+ * libevent's idle timeout, so it bounds nothing by itself).
+ */
+struct kmf_conn {
+    struct kmf_conn *prev, *next;
+    struct kmf *k;
+    struct bufferevent *bev;
+    int64_t born_ms;
+    bool established; /* TLS handshake done */
+    bool shed;        /* shut down by us, closing */
+};
+
+struct kmf_conns {
+    struct kmf_conn *head, *tail;
+    size_t n; /* not shed */
+    struct evconnlistener *listener;
+    struct event *sweep_ev, *resume_ev;
+    uint64_t shed_total;
+};
+
+/* A device's pace of key requests and releases (devices.c). */
+struct kmf_pace {
+    int64_t device_row;
+    struct prosec__ratelimit rl;
+};
+
+struct kmf_paces {
+    struct kmf_pace *v; /* by device_row */
+    size_t n, cap;
 };
 
 struct kmf {
@@ -175,6 +232,8 @@ struct kmf {
     int udp_fd;
     struct event *udp_ev, *tick_ev, *retry_ev, *flush_ev, *sig_ev[2];
     struct kmf_push_table push;
+    struct kmf_conns conns;
+    struct kmf_paces paces;
     uint64_t tls_full, tls_resumed; /* handshakes done */
     bool stopping;
 };
@@ -203,6 +262,7 @@ struct kmf_caller {
     bool admin;
     int64_t device_row;
     char name[KMF_NAME_MAX + 1];
+    struct sockaddr_storage peer; /* the TCP peer; family 0 if unknown */
 };
 
 /*

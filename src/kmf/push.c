@@ -14,6 +14,12 @@
  * daemon: the store is the truth, memory only paces the sending.
  * Sending goes in chunks with the event loop in between, so answers are
  * read while a large rekey is still going out.
+ *
+ * The address is the device's word: until an answer has come from it,
+ * one delivery at a time goes there (struct kmf_peer), so a device
+ * cannot turn the KMF into a reflector of its whole backlog, retried for
+ * hours, toward a host of its choice.  Once the address has answered,
+ * everything due goes at once.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -50,6 +56,96 @@ static struct kmf_push *find(struct kmf_push_table *t, int64_t pgk_row,
         }
     }
     return NULL;
+}
+
+static bool same_addr(const struct sockaddr_storage *a, unsigned alen,
+                      const struct sockaddr_storage *b, unsigned blen)
+{
+    return alen == blen && memcmp(a, b, alen) == 0;
+}
+
+/* ---- peers: one per device with deliveries ------------------------------ */
+
+static int cmp_peer(const void *a, const void *b)
+{
+    int64_t x = ((const struct kmf_peer *)a)->device_row;
+    int64_t y = ((const struct kmf_peer *)b)->device_row;
+
+    return (x > y) - (x < y);
+}
+
+static struct kmf_peer *peer_of(const struct kmf_push_table *t, int64_t dev)
+{
+    struct kmf_peer key;
+
+    if (t->n_peers == 0) {
+        return NULL;
+    }
+    key.device_row = dev;
+    return bsearch(&key, t->peers, t->n_peers, sizeof(key), cmp_peer);
+}
+
+/*
+ * The peers of the devices in the table, each keeping what was known of
+ * it while its address stays the same (a new address is unproven).
+ */
+static void rebuild_peers(struct kmf_push_table *t)
+{
+    struct kmf_peer *v = calloc(t->n > 0 ? t->n : 1, sizeof(*v));
+    size_t n = 0;
+
+    if (v == NULL) {
+        return; /* the old ones stay; devices not in them wait */
+    }
+    for (size_t i = 0; i < t->n; i++) {
+        v[i].device_row = t->v[i].device_row;
+        v[i].addr = t->v[i].addr;
+        v[i].addr_len = t->v[i].addr_len;
+    }
+    qsort(v, t->n, sizeof(*v), cmp_peer);
+    for (size_t i = 0; i < t->n; i++) {
+        const struct kmf_peer *old;
+
+        if (n > 0 && v[n - 1].device_row == v[i].device_row) {
+            continue;
+        }
+        v[n] = v[i];
+        old = peer_of(t, v[n].device_row);
+        if (old != NULL &&
+            same_addr(&old->addr, old->addr_len, &v[n].addr, v[n].addr_len)) {
+            v[n].proven = old->proven;
+            v[n].probing =
+                old->probing && find(t, old->probe_pgk, old->device_row,
+                                     old->probe_revoke) != NULL;
+            v[n].probe_pgk = old->probe_pgk;
+            v[n].probe_revoke = old->probe_revoke;
+        }
+        n++;
+    }
+    free(t->peers);
+    t->peers = v;
+    t->n_peers = n;
+}
+
+/* May p go now?  Always to a proven address; else if it is the probe. */
+static bool may_send(struct kmf_push_table *t, const struct kmf_push *p)
+{
+    struct kmf_peer *e = peer_of(t, p->device_row);
+
+    if (e == NULL) {
+        return false;
+    }
+    if (e->proven) {
+        return true;
+    }
+    if (e->probing &&
+        (e->probe_pgk != p->pgk_row || e->probe_revoke != p->revoke)) {
+        return false;
+    }
+    e->probing = true;
+    e->probe_pgk = p->pgk_row;
+    e->probe_revoke = p->revoke;
+    return true;
 }
 
 static int64_t backoff_ms(const struct kmf *k, int attempts)
@@ -198,7 +294,7 @@ static void send_due(struct kmf *k)
     for (size_t i = 0; i < k->push.n && sent < CHUNK; i++) {
         struct kmf_push *p = &k->push.v[i];
 
-        if (p->live && p->next_ms <= now) {
+        if (p->live && p->next_ms <= now && may_send(&k->push, p)) {
             send_one(k, p, now);
             sent++;
         }
@@ -268,15 +364,18 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
     flush(arg);
 }
 
-static bool same_addr(const struct sockaddr_storage *a, unsigned alen,
-                      const struct sockaddr_storage *b, unsigned blen)
-{
-    return alen == blen && memcmp(a, b, alen) == 0;
-}
-
 static void answered(struct kmf *k, struct kmf_push *p)
 {
     struct kmf_push_table *t = &k->push;
+    struct kmf_peer *e = peer_of(t, p->device_row);
+
+    if (e != NULL && !e->proven &&
+        same_addr(&e->addr, e->addr_len, &p->addr, p->addr_len)) {
+        /* the address is the device's: the rest may go now */
+        e->proven = true;
+        e->probing = false;
+        event_active(k->retry_ev, EV_TIMEOUT, 0);
+    }
 
     if (t->n_done == t->cap_done) {
         size_t cap = t->cap_done ? 2 * t->cap_done : 256;
@@ -398,11 +497,17 @@ void kmf_push_kick(struct kmf *k)
         return; /* not serving (init, or tests of the logic alone) */
     }
     flush(k);
+    /* not to a device that released all its groups, nor of a group the
+     * device released (members.released) */
     s = kmf_stmt(&k->st, "SELECT x.pgk_ref, x.device_ref, x.kind = 'revoke', "
                          "d.mikey_addr FROM deliveries x JOIN devices d ON "
                          "d.id = x.device_ref WHERE x.state = 'pending' AND "
                          "d.released = 0 AND d.revoked IS NULL AND "
-                         "d.mikey_addr IS NOT NULL AND d.pmk IS NOT NULL");
+                         "d.mikey_addr IS NOT NULL AND d.pmk IS NOT NULL "
+                         "AND NOT EXISTS (SELECT 1 FROM pgks p JOIN members "
+                         "m ON m.group_ref = p.group_ref WHERE p.id = "
+                         "x.pgk_ref AND m.device_ref = x.device_ref AND "
+                         "m.released != 0)");
     if (s == NULL) {
         return;
     }
@@ -445,6 +550,7 @@ void kmf_push_kick(struct kmf *k)
     }
     t->n = w;
     (void)push_key;
+    rebuild_peers(t);
     send_due(k);
 }
 
@@ -513,5 +619,6 @@ void kmf_push_stop(struct kmf *k)
     k->udp_fd = -1;
     free(k->push.v);
     free(k->push.done);
+    free(k->push.peers);
     memset(&k->push, 0, sizeof(k->push));
 }

@@ -89,6 +89,9 @@ static const char *const migrations[] = {
     "ALTER TABLE devices ADD COLUMN relay INTEGER NOT NULL DEFAULT 0;"
     "CREATE UNIQUE INDEX devices_by_pruk ON devices (pruk_id) "
     "  WHERE pruk_id IS NOT NULL;",
+    /* 2 -> 3: a member that released the group (a key release naming
+     * it): nothing of the group is pushed to it until it asks again */
+    "ALTER TABLE members ADD COLUMN released INTEGER NOT NULL DEFAULT 0;",
 };
 
 enum { N_MIGRATIONS = sizeof(migrations) / sizeof(migrations[0]) };
