@@ -83,6 +83,14 @@ nsx() { # NS COMMAND...: run in a namespace
     shift
     ip netns exec "$S$s" "$@"
 }
+# nsbg NS LOG COMMAND...: a daemon in a namespace, stderr to LOG; its PID
+# (ip netns exec becomes the command) is kept for the clean-up
+nsbg() {
+    local s=$1 log=$2
+    shift 2
+    ip netns exec "$S$s" "$@" 2>"$log" &
+    pids+=($!)
+}
 for s in "${NS[@]}"; do
     ip netns add "$S$s" || die "cannot make network namespace $S$s"
     nsx "$s" ip link set lo up || die "no loopback in $S$s"
@@ -120,8 +128,7 @@ PC5B=239.255.52.1:5303
 kmf() { nsx kmf "$P" kmf "$@" --dir "$T/kmf"; }
 "$P" kmf init --dir "$T/kmf" --listen 10.51.1.1:8443 >/dev/null ||
     die "kmf init failed"
-nsx kmf "$P" kmf serve --dir "$T/kmf" 2>"$T/kmf.log" &
-pids+=($!)
+nsbg kmf "$T/kmf.log" "$P" kmf serve --dir "$T/kmf"
 for _ in $(seq 50); do
     kmf status >/dev/null 2>&1 && break
     sleep 0.2
@@ -161,23 +168,20 @@ current() {
         jq -r '[.pgks[] | select(.state == "active")] | .[0].pgk_id'
 }
 
-nsx a1 "$P" device agent --store "$T/a1.ks" --key-file "$T/a1.key" \
-    --pc5 $PC5A --iface a0 --control "$(ctl a1)" --relay off \
-    2>"$T/a1.log" &
-pids+=($!)
-nsx rl "$P" relay --store "$T/relay.ks" --key-file "$T/relay.key" \
-    --pc5 $PC5B --iface rB --group-pc5 $PC5A --group-iface rA \
-    --control "$(ctl relay)" --log-level debug 2>"$T/relay.log" &
-pids+=($!)
+nsbg a1 "$T/a1.log" "$P" device agent --store "$T/a1.ks" \
+    --key-file "$T/a1.key" --pc5 $PC5A --iface a0 --control "$(ctl a1)" \
+    --relay off
+nsbg rl "$T/relay.log" "$P" relay --store "$T/relay.ks" \
+    --key-file "$T/relay.key" --pc5 $PC5B --iface rB --group-pc5 $PC5A \
+    --group-iface rA --control "$(ctl relay)" --log-level debug
 cur=$(current)
 check "a1 gets its keys from the KMF" wait_for 15 holds a1 "$cur"
 check "the relay gets its keys from the KMF" wait_for 15 holds relay "$cur"
 
 # ---- UE-to-network relay ------------------------------------------------
 
-nsx b1 "$P" device agent --store "$T/b1.ks" --key-file "$T/b1.key" \
-    --pc5 $PC5B --iface b0 --control "$(ctl b1)" 2>"$T/b1.log" &
-pids+=($!)
+nsbg b1 "$T/b1.log" "$P" device agent --store "$T/b1.ks" \
+    --key-file "$T/b1.key" --pc5 $PC5B --iface b0 --control "$(ctl b1)"
 link_up() { [ "$(status "$1" | jq -r .relay.state)" = up ]; }
 check "b1 (no route to the KMF) finds the relay and sets a link up" \
     wait_for 20 link_up b1
@@ -286,9 +290,8 @@ check "the relay refused them as a member would ($(rej) > $rej_before)" \
 
 # ---- a removed member ------------------------------------------------------
 
-nsx b2 "$P" device agent --store "$T/b2.ks" --key-file "$T/b2.key" \
-    --pc5 $PC5B --iface b0 --control "$(ctl b2)" 2>"$T/b2.log" &
-pids+=($!)
+nsbg b2 "$T/b2.log" "$P" device agent --store "$T/b2.ks" \
+    --key-file "$T/b2.key" --pc5 $PC5B --iface b0 --control "$(ctl b2)"
 cur=$(current)
 check "b2 gets its keys through the relay" wait_for 20 holds b2 "$cur"
 kmf group remove-member fire b2 >/dev/null || fail "remove-member b2"
