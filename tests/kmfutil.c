@@ -193,6 +193,12 @@ static prosec_err save_pmk(void *ctx, uint32_t id, const uint8_t pmk[32])
 
 bool tdev_new(struct tdev *t, const struct tkmf *k, const char *name)
 {
+    return tdev_new_relay(t, k, name, false);
+}
+
+bool tdev_new_relay(struct tdev *t, const struct tkmf *k, const char *name,
+                    bool relay)
+{
     struct prosec_device_hooks hooks = {.save_pmk = save_pmk, .ctx = t};
     struct prosec_device_cred cred;
     struct sockaddr_in a;
@@ -205,7 +211,8 @@ bool tdev_new(struct tdev *t, const struct tkmf *k, const char *name)
     t->fd = -1;
     t->answer = true;
     snprintf(t->name, sizeof(t->name), "%s", name);
-    r = tkmf_admin(k, "device/add", json_pack("{s:s}", "name", name));
+    r = tkmf_admin(k, "device/add",
+                   json_pack("{s:s, s:b}", "name", name, "relay", relay));
     b = json_object_get(r, "bundle");
     text = b != NULL ? json_dumps(b, JSON_COMPACT) : NULL;
     json_decref(r);

@@ -60,6 +60,9 @@ struct tdev {
 
 /* Enrols name at k and makes the device with a bound UDP socket. */
 bool tdev_new(struct tdev *t, const struct tkmf *k, const char *name);
+/* tdev_new, the device allowed to relay (device add --relay) or not. */
+bool tdev_new_relay(struct tdev *t, const struct tkmf *k, const char *name,
+                    bool relay);
 void tdev_free(struct tdev *t);
 /* Key request for every group it is in. */
 prosec_err tdev_sync(struct tdev *t);

@@ -615,6 +615,87 @@ static void test_request_pacing(void **state)
     tkmf_remove(&k);
 }
 
+/* ---- relay KD -------------------------------------------------------------
+ */
+
+/*
+ * The KMF's side of TS 33.303 6.7: a relay gets the KD of a remote
+ * device's PRUK ID, bound to the relay's freshness, and equal to what the
+ * remote derives from its own PRUK; a device not added with --relay gets
+ * none, nor does anyone for an unknown or revoked device; and a relay's
+ * requests are paced on a budget of their own, which leaves its own key
+ * requests alone.
+ */
+static void test_relay_kd(void **state)
+{
+    struct tkmf k;
+    struct tdev r, b, c;
+    uint8_t pruk[32], id[8], fresh[16], kd[32], want[32], other[8] = {0};
+    char name[64] = "";
+    unsigned found = 0, busy = 0;
+    prosec_err err;
+
+    (void)state;
+    assert_true(tkmf_init(&k, "rkd"));
+    assert_true(tkmf_start(&k));
+    assert_true(tdev_new_relay(&r, &k, "relay", true));
+    assert_true(tdev_new(&b, &k, "remote"));
+    assert_true(tdev_new(&c, &k, "plain"));
+    assert_true(prosec_device_pruk(b.d, pruk, id));
+    memset(fresh, 0x5a, sizeof(fresh));
+    assert_int_equal(
+        prosec_device_kd_request(r.d, id, fresh, 10000, kd, name, sizeof(name)),
+        PROSEC_OK);
+    assert_string_equal(name, "remote");
+    assert_int_equal(prosec_kd_derive(want, pruk, fresh), PROSEC_OK);
+    assert_memory_equal(kd, want, sizeof(kd));
+    /* another freshness, another KD */
+    fresh[0] ^= 1;
+    assert_int_equal(
+        prosec_device_kd_request(r.d, id, fresh, 10000, kd, NULL, 0),
+        PROSEC_OK);
+    assert_memory_not_equal(kd, want, sizeof(kd));
+    /* not a relay */
+    assert_int_equal(
+        prosec_device_kd_request(c.d, id, fresh, 10000, kd, NULL, 0),
+        PROSEC_ERR_DENIED);
+    assert_non_null(strstr(prosec_error_detail(), "not allowed to relay"));
+    /* nobody's PRUK ID */
+    assert_int_equal(
+        prosec_device_kd_request(r.d, other, fresh, 10000, kd, NULL, 0),
+        PROSEC_ERR_NOT_FOUND);
+    /* a revoked device: revocation erased its PRUK and PRUK ID */
+    json_decref(
+        tkmf_admin(&k, "device/revoke", json_pack("{s:s}", "name", "remote")));
+    err = prosec_device_kd_request(r.d, id, fresh, 10000, kd, NULL, 0);
+    assert_int_equal(err, PROSEC_ERR_NOT_FOUND);
+    assert_true(audit_count(&k, "relay-kd") >= 5);
+    /* pacing: 10 times a device's burst, then refused */
+    for (int i = 0; i < 130; i++) {
+        err = prosec_device_kd_request(r.d, other, fresh, 10000, kd, NULL, 0);
+        if (err == PROSEC_ERR_NOT_FOUND) {
+            found++;
+        } else {
+            assert_int_equal(err, PROSEC_ERR_DENIED);
+            assert_non_null(strstr(prosec_error_detail(), "HTTP 429"));
+            busy++;
+        }
+    }
+    print_message("      130 KD requests: %u answered, %u refused\n", found,
+                  busy);
+    assert_true(found >= 90 && found < 130);
+    assert_true(busy > 0);
+    /* the relay's own key requests have their own budget */
+    assert_int_equal(tdev_sync(&r), PROSEC_OK);
+    prosec_wipe(pruk, sizeof(pruk));
+    prosec_wipe(kd, sizeof(kd));
+    prosec_wipe(want, sizeof(want));
+    tdev_free(&r);
+    tdev_free(&b);
+    tdev_free(&c);
+    tkmf_remove(&k);
+}
+
 /* ---- the admin client --------------------------------------------------- */
 
 /*
@@ -907,6 +988,7 @@ int main(void)
         cmocka_unit_test(test_mikey_address),
         cmocka_unit_test(test_reflection),
         cmocka_unit_test(test_request_pacing),
+        cmocka_unit_test(test_relay_kd),
         cmocka_unit_test(test_admin_not_running),
         cmocka_unit_test(test_admin_unknown_field),
         cmocka_unit_test(test_admin_refusal_audited),

@@ -666,7 +666,7 @@ static prosec_err do_key_request(struct kmf *k, const struct kmf_caller *who,
 
 /* ---- pacing ------------------------------------------------------------ */
 
-enum { PACE_BURST = 10 };
+enum { PACE_BURST = 10, RELAY_KD_FACTOR = 10 };
 
 static int cmp_pace(const void *a, const void *b)
 {
@@ -676,7 +676,8 @@ static int cmp_pace(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The pace of device row dev, made when new; NULL when out of memory. */
+/* The pace of device row dev (its negative: that relay's KD requests),
+ * made when new; NULL when out of memory. */
 static struct kmf_pace *pace_of(struct kmf *k, int64_t dev)
 {
     struct kmf_paces *p = &k->paces;
@@ -707,6 +708,12 @@ static struct kmf_pace *pace_of(struct kmf *k, int64_t dev)
     p->v[i].device_row = dev;
     p->v[i].rl.interval_ms = 60000 / k->conf.device_requests_per_minute;
     p->v[i].rl.burst = PACE_BURST;
+    if (dev < 0) {
+        /* a relay asks for every remote device it serves: a budget of
+         * its own, RELAY_KD_FACTOR times a device's */
+        p->v[i].rl.interval_ms /= RELAY_KD_FACTOR;
+        p->v[i].rl.burst *= RELAY_KD_FACTOR;
+    }
     return &p->v[i];
 }
 
@@ -714,18 +721,17 @@ static struct kmf_pace *pace_of(struct kmf *k, int64_t dev)
  * Every key request is a durable transaction with two audit rows, and
  * mints a PMK when the device names none or another: unpaced, one device
  * could fill the disk and keep the store busy.  A token bucket per
- * device: PACE_BURST at once, then device_requests_per_minute.
- * TODO: a relay's KD requests are not paced (a relay asks for many
- * remote devices, and needs a budget of its own)
+ * device: PACE_BURST at once, then device_requests_per_minute.  A
+ * relay's KD requests (kd true) have a bucket of their own, larger.
  */
-static prosec_err paced(struct kmf *k, const struct kmf_caller *who)
+static prosec_err paced(struct kmf *k, const struct kmf_caller *who, bool kd)
 {
     struct kmf_pace *e;
 
     if (k->conf.device_requests_per_minute == 0) {
         return PROSEC_OK;
     }
-    e = pace_of(k, who->device_row);
+    e = pace_of(k, kd ? -who->device_row : who->device_row);
     if (e == NULL || prosec__ratelimit(&e->rl, prosec__mono_ms())) {
         return PROSEC_OK;
     }
@@ -821,7 +827,7 @@ prosec_err kmf_key_request(struct kmf *k, const struct kmf_caller *who,
                            "the admin credential is not a device's");
         goto out;
     }
-    err = paced(k, who);
+    err = paced(k, who, false);
     if (err != PROSEC_OK) {
         goto out;
     }
@@ -910,7 +916,7 @@ prosec_err kmf_key_release(struct kmf *k, const struct kmf_caller *who,
         return prosec__fail(PROSEC_ERR_DENIED,
                             "the admin credential is not a device's");
     }
-    err = paced(k, who);
+    err = paced(k, who, false);
     if (err != PROSEC_OK) {
         return err;
     }
@@ -1076,6 +1082,10 @@ prosec_err kmf_relay_kd(struct kmf *k, const struct kmf_caller *who,
                             "1, pruk_id: 16 hex digits, kd_freshness: 32}");
     }
     json_decref(j);
+    err = paced(k, who, true);
+    if (err != PROSEC_OK) {
+        return err;
+    }
     {
         prosec_err result = PROSEC_ERR_INTERNAL;
 
