@@ -85,6 +85,16 @@ static int wait_fd(int fd, short events, int stop, int timeout_ms)
     return n == 0 ? 0 : 1;
 }
 
+/* A peer that stops reading cannot hold a link's thread for long. */
+static void set_timeouts(int fd)
+{
+    struct timeval tv = {HANDSHAKE_MS / 1000, 0};
+    int one = 1;
+
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 static int tcp_connect(const struct sockaddr_in *to, int stop, int timeout_ms)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -107,16 +117,8 @@ static int tcp_connect(const struct sockaddr_in *to, int stop, int timeout_ms)
     }
     (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    set_timeouts(fd);
     return fd;
-}
-
-static void set_timeouts(int fd)
-{
-    struct timeval tv = {HANDSHAKE_MS / 1000, 0};
-    int one = 1;
-
-    (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
 static bool send_all(int fd, const uint8_t *p, size_t n)
@@ -450,6 +452,7 @@ static const char *tun_run(struct tunnel *t)
                 if (fd >= 0 && id < 0) {
                     close(fd); /* all streams busy */
                 } else if (fd >= 0) {
+                    set_timeouts(fd);
                     t->streams[id] = fd;
                     if (!tun_send(t, T_OPEN, (uint8_t)id, NULL, 0)) {
                         return "cannot write to the link";
