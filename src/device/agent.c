@@ -1400,7 +1400,7 @@ static prosec_err load_device(struct agent *a)
 }
 
 static prosec_err open_channel(const char *spec, const char *iface,
-                               const char *opt, int *fd_out,
+                               const char *const opt[2], int *fd_out,
                                struct sockaddr_storage *to, unsigned *to_len,
                                char *name, size_t name_cap, unsigned *if_out);
 
@@ -1505,9 +1505,11 @@ static prosec_err open_relays(struct agent *a, unsigned pc5_ifindex)
 
     /* announcements: on the channel remote devices listen to, port + 1 */
     if (a->o.relay_pc5 != NULL) {
-        err = open_channel(a->o.relay_pc5, a->o.relay_iface, "relay-pc5",
-                           &a->pc5b_fd, &a->pc5b_to, &a->pc5b_to_len,
-                           a->pc5b_name, sizeof(a->pc5b_name), &ifb);
+        static const char *const names[2] = {"pc5", "iface"};
+
+        err = open_channel(a->o.relay_pc5, a->o.relay_iface, names, &a->pc5b_fd,
+                           &a->pc5b_to, &a->pc5b_to_len, a->pc5b_name,
+                           sizeof(a->pc5b_name), &ifb);
         memcpy(&ann, &a->pc5b_to, sizeof(ann));
     } else {
         memcpy(&ann, &a->pc5_to, sizeof(ann));
@@ -1551,8 +1553,10 @@ static prosec_err open_relays(struct agent *a, unsigned pc5_ifindex)
     return err;
 }
 
+/* opt: the names of the channel's options (ADDR:PORT, interface), for
+ * the messages */
 static prosec_err open_channel(const char *spec, const char *iface,
-                               const char *opt, int *fd_out,
+                               const char *const opt[2], int *fd_out,
                                struct sockaddr_storage *to, unsigned *to_len,
                                char *name, size_t name_cap, unsigned *if_out)
 {
@@ -1567,14 +1571,13 @@ static prosec_err open_channel(const char *spec, const char *iface,
         return prosec__fail(PROSEC_ERR_CONFIG,
                             "--%s '%.60s' is not an IPv4 multicast "
                             "ADDR:PORT",
-                            opt, spec);
+                            opt[0], spec);
     }
     if (iface != NULL) {
         ifindex = if_nametoindex(iface);
         if (ifindex == 0) {
-            return prosec__fail(
-                PROSEC_ERR_CONFIG, "--%s: no interface '%.30s'",
-                strcmp(opt, "pc5") == 0 ? "iface" : "relay-iface", iface);
+            return prosec__fail(PROSEC_ERR_CONFIG, "--%s: no interface '%.30s'",
+                                opt[1], iface);
         }
     }
     memcpy(to, &ss, len);
@@ -1634,10 +1637,14 @@ static prosec_err open_channel(const char *spec, const char *iface,
 
 static prosec_err open_pc5(struct agent *a, unsigned *ifindex)
 {
+    /* a bridging relay's own channel is its --group-pc5 */
+    static const char *const plain[2] = {"pc5", "iface"};
+    static const char *const group[2] = {"group-pc5", "group-iface"};
+
     return open_channel(a->o.pc5 != NULL ? a->o.pc5 : PROSEC_PC5_DEFAULT,
-                        a->o.iface, "pc5", &a->pc5_fd, &a->pc5_to,
-                        &a->pc5_to_len, a->pc5_name, sizeof(a->pc5_name),
-                        ifindex);
+                        a->o.iface, a->o.relay_pc5 != NULL ? group : plain,
+                        &a->pc5_fd, &a->pc5_to, &a->pc5_to_len, a->pc5_name,
+                        sizeof(a->pc5_name), ifindex);
 }
 
 static prosec_err open_control(struct agent *a)
@@ -1734,20 +1741,25 @@ static prosec_err start(struct agent *a)
     for (size_t i = 0; i < prosec_device_group_count(a->dev); i++) {
         (void)gstate_of(a, prosec_device_group_at(a->dev, i)->group_id);
     }
-    a->sync_want = true;
-    if (pthread_create(&a->sync_th, NULL, sync_main, a) != 0) {
-        return prosec__fail(PROSEC_ERR_NOMEM, "cannot start a thread");
-    }
-    a->sync_started = true;
+    /* the relays first: with --relay IP:PORT, not even the first key
+     * request may go to the KMF directly */
     err = open_relays(a, pc5_ifindex);
-    if (err == PROSEC_OK && a->pc5b_fd >= 0) {
+    if (err != PROSEC_OK) {
+        return err;
+    }
+    if (a->pc5b_fd >= 0) {
         a->pc5b_ev =
             event_new(a->base, a->pc5b_fd, EV_READ | EV_PERSIST, on_pc5, a);
         if (a->pc5b_ev == NULL || event_add(a->pc5b_ev, NULL) != 0) {
             return PROSEC_ERR_NOMEM;
         }
     }
-    return err;
+    a->sync_want = true;
+    if (pthread_create(&a->sync_th, NULL, sync_main, a) != 0) {
+        return prosec__fail(PROSEC_ERR_NOMEM, "cannot start a thread");
+    }
+    a->sync_started = true;
+    return PROSEC_OK;
 }
 
 static void stop(struct agent *a)

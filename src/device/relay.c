@@ -369,8 +369,21 @@ static const char *tun_run(struct tunnel *t)
     for (;;) {
         struct pollfd p[4 + STREAMS];
         int map[4 + STREAMS];
+        const uint8_t *msg;
+        size_t len;
         nfds_t n = 0;
-        int r;
+        int r, more;
+
+        /* every whole message buffered first: the read that took the
+         * handshake's last message may have taken the tunnel's first */
+        while ((more = reader_next(t->rd, 0, &msg, &len, &why)) == 1) {
+            if (!tun_input(t, msg, len, &why)) {
+                return why;
+            }
+        }
+        if (more < 0) {
+            return why;
+        }
 
         p[n] = (struct pollfd){t->stop, POLLIN, 0};
         map[n++] = -1;
@@ -393,26 +406,14 @@ static const char *tun_run(struct tunnel *t)
             continue;
         }
         if (r < 0 || p[0].revents != 0) {
-            return why;
+            return r < 0 ? strerror(errno) : "stopping";
         }
         for (nfds_t i = 1; i < n; i++) {
             if (p[i].revents == 0) {
                 continue;
             }
             if (map[i] == -2) {
-                const uint8_t *msg;
-                size_t len;
-                int got;
-
-                /* every whole message buffered, then back to poll */
-                while ((got = reader_next(t->rd, 0, &msg, &len, &why)) == 1) {
-                    if (!tun_input(t, msg, len, &why)) {
-                        return why;
-                    }
-                }
-                if (got < 0) {
-                    return why;
-                }
+                continue; /* read at the top of the loop */
             } else if (map[i] == -3) {
                 uint8_t d[PROSEC_MIKEY_MSG_MAX + 1];
                 struct sockaddr_in from;
@@ -539,6 +540,7 @@ struct prosec__relay_srv {
     pthread_cond_t cv;
     unsigned active;
     uint64_t total, refused;
+    struct prosec__ratelimit rl_log;
     uint8_t seen[SEEN_MAX][PROSEC_PRUK_ID_LEN + PROSEC_NONCE_LEN];
     size_t seen_n, seen_pos;
 };
@@ -573,18 +575,25 @@ static bool seen_before(struct prosec__relay_srv *s,
     return found;
 }
 
-static void count_refusal(struct prosec__relay_srv *s)
+/* Counts a refusal; true when it may be logged (a flood of requests
+ * cannot flood the log). */
+static bool count_refusal(struct prosec__relay_srv *s)
 {
+    bool log;
+
     pthread_mutex_lock(&s->mu);
     s->refused++;
+    log = prosec__ratelimit(&s->rl_log, prosec__mono_ms());
     pthread_mutex_unlock(&s->mu);
+    return log;
 }
 
 /* A refusal, counted and logged with the peer's address first. */
 #define refused(k, fmt, ...)                                                   \
     do {                                                                       \
-        count_refusal((k)->s);                                                 \
-        prosec__warn(fmt, (k)->peer, __VA_ARGS__);                             \
+        if (count_refusal((k)->s)) {                                           \
+            prosec__warn(fmt, (k)->peer, __VA_ARGS__);                         \
+        }                                                                      \
     } while (0)
 
 /* The per-link UDP socket the KMF pushes this remote's MIKEY to: on the
@@ -842,9 +851,14 @@ static void *accept_main(void *arg)
         k = calloc(1, sizeof(*k));
         pthread_mutex_lock(&s->mu);
         if (k == NULL || s->active >= LINKS_MAX) {
+            bool log = prosec__ratelimit(&s->rl_log, prosec__mono_ms());
+
+            s->refused++;
             pthread_mutex_unlock(&s->mu);
-            prosec__warn("relay: a link refused: %s",
-                         k == NULL ? "out of memory" : "too many links");
+            if (log) {
+                prosec__warn("relay: a link refused: %s",
+                             k == NULL ? "out of memory" : "too many links");
+            }
             free(k);
             close(fd);
             continue;
@@ -906,6 +920,7 @@ prosec_err prosec__relay_srv_start(struct prosec__relay_srv **out,
     }
     s->env = *env;
     s->lfd = s->ann_fd = s->stop[0] = s->stop[1] = -1;
+    s->rl_log = (struct prosec__ratelimit){1000, 20, 0, 0, 0};
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     s->announce = *cfg->announce;

@@ -1038,15 +1038,17 @@ audit:
     if (err == PROSEC_ERR_DB) {
         return err;
     }
-    (void)prosec__fmt(detail, sizeof(detail), "remote=%s %s",
-                      name[0] ? name : "?",
+    (void)prosec__fmt(detail, sizeof(detail), "pruk_id=%016llx %s",
+                      (unsigned long long)pruk_id_int(pruk_id),
                       err == PROSEC_OK ? "granted" : prosec_err_name(err));
     {
         char keep[PROSEC__LOG_MAX];
         prosec_err a;
 
         (void)prosec__fmt(keep, sizeof(keep), "%s", prosec_error_detail());
-        a = kmf_audit(&k->st, who->name, "relay-kd", who->name, detail);
+        /* the target: the remote device the relay asked for */
+        a = kmf_audit(&k->st, who->name, "relay-kd", name[0] ? name : "?",
+                      detail);
         if (a == PROSEC_OK && err != PROSEC_OK) {
             (void)prosec__fail(err, "%s", keep);
         }
