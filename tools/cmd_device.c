@@ -27,7 +27,7 @@ static const char usage[] =
     "         [--pc5 ADDR:PORT] [--iface IF] [--mikey ADDR:PORT]\n"
     "         [--control SOCKET] [--log-level LEVEL] [--skew SECONDS]\n"
     "         [--sync-interval SECONDS] [--mikey-advertise ADDR:PORT]\n"
-    "         [--relay auto|off|IP:PORT]\n"
+    "         [--relay auto|off|IP:PORT] [--ready-fd FD]\n"
     "        run the device's daemon in the foreground; without a path to\n"
     "        the KMF (--relay auto, the default) it uses a relay it hears\n"
     "        announced on the PC5 channel\n"

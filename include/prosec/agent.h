@@ -14,7 +14,7 @@
  * as many octets of payload as its "payload" field says (0 when absent,
  * at most PROSEC_CTL_PAYLOAD_MAX).  Requests carry "op": "status", "send"
  * (payload: the data; "group": name or 6 hex digits), "listen" ("group"),
- * "sync"; answers carry "result" or "error", and a listener then gets
+ * "sync", "stats"; answers carry "result" or "error", and a listener then gets
  * "event" messages: "message" (payload: a reassembled message) and
  * "stats" (frames accepted and rejected by reason since it began).
  * docs/agent.md has every field.
