@@ -8,6 +8,11 @@
  *   replay RELAY ID         one request sent twice, on two connections
  *   forge RELAY ID          a security mode complete with a made-up MAC-I,
  *                           then a tunnel message all the same
+ *   announce GROUP:PORT FAKE SECONDS
+ *                           announcements of a relay at FAKE (IP:PORT),
+ *                           50 a second, on the remote devices' channel
+ *   slow RELAY              a request's header an octet at a time, every
+ *                           3 s: the relay must give up on it within 15 s
  *
  * It prints what the relay did and exits 0 when it got no service (the
  * relay refused, or closed the link), 1 when it did (a defect), 2 on a
@@ -21,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "prosec/prosec.h"
@@ -126,18 +132,77 @@ int main(int argc, char **argv)
 {
     uint8_t id[8], nonce[16], m[PROSEC_PC5SIG_MSG_MAX];
     const char *mode = argc > 1 ? argv[1] : "";
-    bool need_id = strcmp(mode, "nopruk") != 0;
+    bool need_id = strcmp(mode, "nopruk") != 0 && strcmp(mode, "slow") != 0 &&
+                   strcmp(mode, "announce") != 0;
     int fd;
     long n;
 
-    if (argc != (need_id ? 4 : 3) ||
+    if ((strcmp(mode, "announce") != 0 && argc != (need_id ? 4 : 3)) ||
         (need_id && (strlen(argv[3]) != 16 ||
                      sscanf(argv[3], "%2hhx%2hhx%2hhx%2hhx%2hhx%2hhx%2hhx%2hhx",
                             &id[0], &id[1], &id[2], &id[3], &id[4], &id[5],
                             &id[6], &id[7]) != 8))) {
-        fprintf(stderr, "usage: relay_intruder nopruk|wrongpruk|replay|forge "
-                        "RELAY [PRUK-ID]\n");
+        fprintf(
+            stderr,
+            "usage: relay_intruder nopruk|wrongpruk|replay|forge|slow|announce "
+            "RELAY [PRUK-ID]\n");
         return 2;
+    }
+    if (strcmp(mode, "announce") == 0 && argc == 5) {
+        struct prosec_pc5sig_announce a = {0};
+        struct sockaddr_in g = {.sin_family = AF_INET};
+        char host[64];
+        const char *colon = strrchr(argv[2], ':');
+        size_t len = 0;
+        unsigned port = 0;
+        int s = socket(AF_INET, SOCK_DGRAM, 0), sent = 0;
+        time_t end = time(NULL) + atoi(argv[4]);
+
+        if (colon == NULL || (size_t)(colon - argv[2]) >= sizeof(host) ||
+            sscanf(argv[3], "%63[0-9.]:%u", host, &port) != 2 ||
+            inet_pton(AF_INET, host, a.tcp.ipv4) != 1) {
+            return 2;
+        }
+        a.tcp.port = (uint16_t)port;
+        a.relay_l2_id = 0x123456;
+        memcpy(host, argv[2], (size_t)(colon - argv[2]));
+        host[colon - argv[2]] = '\0';
+        g.sin_port = htons((uint16_t)atoi(colon + 1));
+        if (s < 0 || inet_pton(AF_INET, host, &g.sin_addr) != 1 ||
+            prosec_pc5sig_announce_encode(m, sizeof(m), &len, &a) !=
+                PROSEC_OK) {
+            return 2;
+        }
+        while (time(NULL) < end) {
+            if (sendto(s, m, len, 0, (struct sockaddr *)&g, sizeof(g)) > 0) {
+                sent++;
+            }
+            usleep(20000);
+        }
+        printf("%d false announcements sent\n", sent);
+        return 0;
+    }
+    if (strcmp(mode, "slow") == 0) {
+        static const uint8_t hdr[4] = {PROSEC_PC5SIG_VERSION, PROSEC_PC5SIG_DCR,
+                                       0, 29};
+        time_t t0 = time(NULL);
+
+        fd = connect_to(argv[2]);
+        if (fd < 0) {
+            return 2;
+        }
+        for (size_t i = 0; i < 8 && time(NULL) - t0 < 30; i++) {
+            struct pollfd p = {fd, POLLIN, 0};
+
+            if (send(fd, &hdr[i % 4], 1, MSG_NOSIGNAL) != 1 ||
+                (poll(&p, 1, 3000) == 1 && recv(fd, m, sizeof(m), 0) <= 0)) {
+                break; /* the relay closed it */
+            }
+        }
+        n = (long)(time(NULL) - t0);
+        close(fd);
+        printf("a slow request: closed by the relay after %ld s\n", n);
+        return n <= 15 ? 0 : 1;
     }
     if (!need_id) {
         random_bytes(id, sizeof(id));

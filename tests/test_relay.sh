@@ -173,7 +173,8 @@ nsbg a1 "$T/a1.log" "$P" device agent --store "$T/a1.ks" \
     --relay off
 nsbg rl "$T/relay.log" "$P" relay --store "$T/relay.ks" \
     --key-file "$T/relay.key" --pc5 $PC5B --iface rB --group-pc5 $PC5A \
-    --group-iface rA --control "$(ctl relay)" --log-level debug
+    --group-iface rA --control "$(ctl relay)" --log-level debug \
+    --sync-interval 3
 cur=$(current)
 check "a1 gets its keys from the KMF" wait_for 15 holds a1 "$cur"
 check "the relay gets its keys from the KMF" wait_for 15 holds relay "$cur"
@@ -252,6 +253,11 @@ intrude nopruk "no device has this PRUK ID"
 intrude wrongpruk "rejected the security mode command" "$b1_id"
 intrude replay "a replayed direct communication request" "$b1_id"
 intrude forge "a forged or wrong security mode complete" "$b1_id"
+if nsx x "$INTRUDER" slow 10.51.2.1:5304 >"$T/x.slow" 2>&1; then
+    ok "a request sent an octet at a time: $(cat "$T/x.slow")"
+else
+    fail "a slow request held a link slot: $(cat "$T/x.slow")"
+fi
 check "the relay counted the refusals" \
     test "$(status relay | jq .relay_service.refused)" -ge 4
 check "b1 is still served" link_up b1
@@ -290,10 +296,21 @@ check "the relay refused them as a member would ($(rej) > $rej_before)" \
 
 # ---- a removed member ------------------------------------------------------
 
+# a false relay announced 50 times a second meanwhile: b2 must still
+# find the real one
+nsx x "$INTRUDER" announce 239.255.52.1:5304 10.51.2.4:5304 12 \
+    >"$T/x.announce" 2>&1 &
+ann=$!
+sleep 1
 nsbg b2 "$T/b2.log" "$P" device agent --store "$T/b2.ks" \
     --key-file "$T/b2.key" --pc5 $PC5B --iface b0 --control "$(ctl b2)"
 cur=$(current)
-check "b2 gets its keys through the relay" wait_for 20 holds b2 "$cur"
+check "b2 gets its keys through the relay, false announcements or not" \
+    wait_for 20 holds b2 "$cur"
+wait $ann
+check "the false relay was tried and passed over" \
+    grep -q "no link with the relay at 10.51.2.4:5304\|cannot reach the relay at 10.51.2.4" \
+    "$T/b2.log"
 kmf group remove-member fire b2 >/dev/null || fail "remove-member b2"
 new=$(kmf group show fire --json | jq -r '[.pgks[].pgk_id] | max')
 check "b1 gets the PGK of the new membership ($new)" \
@@ -302,6 +319,16 @@ sleep 3
 lacks() { ! holds "$@"; }
 check "b2 gets no new key through the relay" lacks b2 "$new"
 check "b2's link is up all the same (only its keys are withheld)" link_up b2
+
+# ---- the relay revoked ----------------------------------------------------
+
+kmf device revoke relay >/dev/null || fail "revoke relay"
+link_down() { [ "$(status "$1" | jq -r .relay.state)" != up ]; }
+check "a revoked relay closes its links (b1's link down)" \
+    wait_for 20 link_down b1
+check "the relay says so" grep -q "the KMF refused us" "$T/relay.log"
+sleep 3
+check "and sets up no new one (b1 not served)" link_down b1
 
 echo "$n checks, $bad failed"
 [ "$bad" = 0 ]

@@ -22,6 +22,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -47,6 +49,7 @@ enum {
     PACE_FRAMES = 8,         /* frames a tick */
     CLIENTS_MAX = 64,
     SYNC_DEFAULT_S = 300,
+    SYNC_RELAY_S = 60,
     SYNC_SOON_S = 10, /* on an unknown PGK index, at most */
     MARKS_S = 5,
     LOOP_RING = 512 /* frames we bridged, to know them when they loop */
@@ -385,10 +388,13 @@ static void *sync_main(void *arg)
             a->last_sync_ok = prosec__unix_now();
             a->sync_error[0] = '\0';
             backoff = 1;
-            a->sync_next_ms = prosec__mono_ms() +
-                              (int64_t)(a->o.sync_interval ? a->o.sync_interval
-                                                           : SYNC_DEFAULT_S) *
-                                  1000;
+            /* a relay checks its own standing every minute */
+            a->sync_next_ms =
+                prosec__mono_ms() +
+                (int64_t)(a->o.sync_interval     ? a->o.sync_interval
+                          : a->relay_srv != NULL ? SYNC_RELAY_S
+                                                 : SYNC_DEFAULT_S) *
+                    1000;
             for (size_t i = 0; i < res.n_groups; i++) {
                 if (res.groups[i].error != 0) {
                     prosec__warn("sync: group '%s': %s", res.groups[i].g.name,
@@ -400,12 +406,20 @@ static void *sync_main(void *arg)
             }
             prosec__info("sync: key request answered (%zu groups%s)",
                          res.n_groups, res.new_pmk ? ", new PMK" : "");
+            if (a->relay_srv != NULL) {
+                prosec__relay_srv_standing(a->relay_srv, true, NULL);
+            }
         } else {
             a->kmf_reachable = false;
             (void)prosec__fmt(a->sync_error, sizeof(a->sync_error), "%s",
                               prosec_error_detail()[0] ? prosec_error_detail()
                                                        : prosec_strerror(err));
             prosec__warn("sync: no key request: %s", a->sync_error);
+            if (a->relay_srv != NULL &&
+                (err == PROSEC_ERR_DENIED || err == PROSEC_ERR_TLS)) {
+                /* revoked, say: we may carry nobody's traffic */
+                prosec__relay_srv_standing(a->relay_srv, false, a->sync_error);
+            }
             a->sync_next_ms = prosec__mono_ms() + (int64_t)backoff * 1000;
             backoff = backoff < 60 ? backoff * 2 : 60;
         }
@@ -1487,11 +1501,11 @@ static void relay_link_cb(void *ctx, const char *via, const char *mikey)
     }
     if (mikey != NULL) {
         (void)prosec__fmt(a->mikey_addr, sizeof(a->mikey_addr), "%s", mikey);
-        want_sync(a, true); /* tell the KMF where to push now */
+        want_sync(a, false); /* tell the KMF where to push now */
     } else if (via == NULL) {
         (void)prosec__fmt(a->mikey_addr, sizeof(a->mikey_addr), "%s",
                           a->mikey_own);
-        want_sync(a, true);
+        want_sync(a, false);
     }
 }
 
@@ -1848,6 +1862,16 @@ prosec_err prosec_agent_run(const struct prosec_agent_opts *opts)
     a->next_msg_id = (uint32_t)prosec__mono_ms() ^ (uint32_t)getpid() << 16;
     pthread_mutex_init(&a->mu, NULL);
     pthread_cond_init(&a->sync_cv, NULL);
+    {
+        /* no core dump of ours holds a key (libcurl's buffers, for one,
+         * are not wiped), before the first is read */
+        struct rlimit none = {0, 0};
+
+        if (setrlimit(RLIMIT_CORE, &none) != 0 ||
+            prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+            prosec__warn("cannot disable core dumps: %s", strerror(errno));
+        }
+    }
     signal(SIGPIPE, SIG_IGN);
     if (prosec_key_json_harden() != PROSEC_OK) {
         prosec__warn("jansson: an allocator of the application is in place; "

@@ -40,6 +40,10 @@ enum {
     CONNECT_MS = 3000,
     ANNOUNCE_MS = 2000,
     CHUNK = PROSEC_LINK_PAYLOAD_MAX - 2,
+    KD_BURST = 16,        /* KD requests at once, then */
+    KD_INTERVAL_MS = 250, /* one each */
+    FAILED_MAX = 8,       /* relays remembered as failed, a remote */
+    FAILED_MS = 60000,
     T_OPEN = 1,
     T_DATA = 2,
     T_CLOSE = 3,
@@ -211,6 +215,10 @@ static void reader_consume(struct reader *r)
 static int reader_next(struct reader *r, int timeout_ms, const uint8_t **msg,
                        size_t *len, const char **why)
 {
+    /* one deadline for the whole message: a peer that sends an octet now
+     * and then gains nothing */
+    int64_t until = prosec__mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+
     reader_consume(r);
     for (;;) {
         size_t need = 0;
@@ -228,7 +236,13 @@ static int reader_next(struct reader *r, int timeout_ms, const uint8_t **msg,
             *why = prosec_strerror(err);
             return -1;
         }
-        w = wait_fd(r->fd, POLLIN, r->stop, timeout_ms);
+        if (timeout_ms > 0) {
+            int64_t left = until - prosec__mono_ms();
+
+            w = left > 0 ? wait_fd(r->fd, POLLIN, r->stop, (int)left) : 0;
+        } else {
+            w = wait_fd(r->fd, POLLIN, r->stop, timeout_ms);
+        }
         if (w <= 0) {
             *why = w == 0 ? "timed out" : "stopping";
             return w;
@@ -540,7 +554,10 @@ struct prosec__relay_srv {
     pthread_cond_t cv;
     unsigned active;
     uint64_t total, refused;
-    struct prosec__ratelimit rl_log;
+    struct prosec__ratelimit rl_log, rl_kd;
+    bool suspended; /* our own standing at the KMF is in doubt */
+    char suspended_why[160];
+    int link_fds[LINKS_MAX];
     uint8_t seen[SEEN_MAX][PROSEC_PRUK_ID_LEN + PROSEC_NONCE_LEN];
     size_t seen_n, seen_pos;
 };
@@ -683,7 +700,23 @@ static void relay_link(struct rlink *k)
                     PROSEC_PC5SIG_CAUSE_NO_COMMON_ALG);
         goto out;
     }
-    /* KD from the KMF, bound to a freshness of ours */
+    /* KD from the KMF, bound to a freshness of ours: within our budget,
+     * and not while our own standing at the KMF is in doubt */
+    pthread_mutex_lock(&s->mu);
+    cause = s->suspended ? PROSEC_PC5SIG_CAUSE_NOT_AUTHORISED
+            : !prosec__ratelimit(&s->rl_kd, prosec__mono_ms())
+                ? PROSEC_PC5SIG_CAUSE_NOT_AUTHORISED
+                : 0;
+    why = s->suspended ? "this relay cannot reach the KMF as itself"
+                       : "too many requests: the KMF is asked at most 4 "
+                         "times a second";
+    pthread_mutex_unlock(&s->mu);
+    if (cause != 0) {
+        refused(k, "relay: refused a link from %s (PRUK ID %s): %s", id_hex,
+                why);
+        send_reject(k->fd, PROSEC_PC5SIG_LINK_REJECT, cause);
+        goto out;
+    }
     err = prosec__random(cmd.kd_freshness, sizeof(cmd.kd_freshness));
     if (err == PROSEC_OK) {
         err =
@@ -793,8 +826,22 @@ static void *rlink_main(void *arg)
 {
     struct rlink *k = arg;
     struct prosec__relay_srv *s = k->s;
+    size_t slot = LINKS_MAX;
 
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < LINKS_MAX && slot == LINKS_MAX; i++) {
+        if (s->link_fds[i] < 0) {
+            s->link_fds[i] = k->fd;
+            slot = i;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
     relay_link(k);
+    pthread_mutex_lock(&s->mu);
+    if (slot < LINKS_MAX) {
+        s->link_fds[slot] = -1;
+    }
+    pthread_mutex_unlock(&s->mu);
     close(k->fd);
     free(k);
     pthread_mutex_lock(&s->mu);
@@ -921,6 +968,11 @@ prosec_err prosec__relay_srv_start(struct prosec__relay_srv **out,
     s->env = *env;
     s->lfd = s->ann_fd = s->stop[0] = s->stop[1] = -1;
     s->rl_log = (struct prosec__ratelimit){1000, 20, 0, 0, 0};
+    /* KD requests: each costs the KMF a TLS handshake and an audit row */
+    s->rl_kd = (struct prosec__ratelimit){KD_INTERVAL_MS, KD_BURST, 0, 0, 0};
+    for (size_t i = 0; i < LINKS_MAX; i++) {
+        s->link_fds[i] = -1;
+    }
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     s->announce = *cfg->announce;
@@ -1021,6 +1073,31 @@ void prosec__relay_srv_stop(struct prosec__relay_srv *s)
     free(s);
 }
 
+void prosec__relay_srv_standing(struct prosec__relay_srv *s, bool good,
+                                const char *why)
+{
+    pthread_mutex_lock(&s->mu);
+    if (!good && !s->suspended) {
+        s->suspended = true;
+        (void)prosec__fmt(s->suspended_why, sizeof(s->suspended_why), "%s",
+                          why != NULL ? why : "?");
+        /* every link ends: its thread sees the stream close */
+        for (size_t i = 0; i < LINKS_MAX; i++) {
+            if (s->link_fds[i] >= 0) {
+                (void)shutdown(s->link_fds[i], SHUT_RDWR);
+            }
+        }
+        prosec__warn("relay: the KMF refused us (%s): every link closed, "
+                     "none taken until it answers us again",
+                     s->suspended_why);
+    } else if (good && s->suspended) {
+        s->suspended = false;
+        s->suspended_why[0] = '\0';
+        prosec__info("relay: the KMF answers us again: links taken");
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
 json_t *prosec__relay_srv_status(struct prosec__relay_srv *s)
 {
     char l[48], u[48];
@@ -1029,9 +1106,10 @@ json_t *prosec__relay_srv_status(struct prosec__relay_srv *s)
     name4(l, sizeof(l), &s->listen_addr);
     name4(u, sizeof(u), &s->upstream);
     pthread_mutex_lock(&s->mu);
-    j = json_pack("{s:s, s:s, s:I, s:I, s:I}", "listen", l, "upstream", u,
+    j = json_pack("{s:s, s:s, s:I, s:I, s:I, s:b}", "listen", l, "upstream", u,
                   "links", (json_int_t)s->active, "links_total",
-                  (json_int_t)s->total, "refused", (json_int_t)s->refused);
+                  (json_int_t)s->total, "refused", (json_int_t)s->refused,
+                  "suspended", s->suspended);
     pthread_mutex_unlock(&s->mu);
     return j;
 }
@@ -1051,6 +1129,8 @@ struct prosec__relay_cli {
     char state[16], via_relay[48], last_error[160];
     int64_t since;
     uint64_t links;
+    struct sockaddr_in failed[FAILED_MAX];
+    int64_t failed_until[FAILED_MAX];
 };
 
 static void cli_state(struct prosec__relay_cli *c, const char *state,
@@ -1107,32 +1187,73 @@ static bool kmf_direct(struct prosec__relay_cli *c)
     return true;
 }
 
-/* AUTO: the next relay announced, within ms. */
-static bool heard_relay(struct prosec__relay_cli *c, int ms,
-                        struct sockaddr_in *relay)
+static bool failed_recently(struct prosec__relay_cli *c,
+                            const struct sockaddr_in *r)
 {
-    int64_t until = prosec__mono_ms() + ms;
+    int64_t now = prosec__mono_ms();
 
-    while (prosec__mono_ms() < until) {
-        uint8_t m[PROSEC_PC5SIG_ANNOUNCE_LEN + 1];
-        struct prosec_pc5sig_announce a;
-        ssize_t n;
-
-        if (wait_fd(c->ann_fd, POLLIN, c->stop[0],
-                    (int)(until - prosec__mono_ms())) != 1) {
-            return false;
-        }
-        n = recv(c->ann_fd, m, sizeof(m), MSG_DONTWAIT);
-        if (n > 0 &&
-            prosec_pc5sig_announce_decode(m, (size_t)n, &a) == PROSEC_OK) {
-            memset(relay, 0, sizeof(*relay));
-            relay->sin_family = AF_INET;
-            memcpy(&relay->sin_addr, a.tcp.ipv4, 4);
-            relay->sin_port = htons(a.tcp.port);
+    for (size_t i = 0; i < FAILED_MAX; i++) {
+        if (c->failed_until[i] > now &&
+            c->failed[i].sin_addr.s_addr == r->sin_addr.s_addr &&
+            c->failed[i].sin_port == r->sin_port) {
             return true;
         }
     }
     return false;
+}
+
+static void mark_failed(struct prosec__relay_cli *c,
+                        const struct sockaddr_in *r)
+{
+    size_t oldest = 0;
+
+    for (size_t i = 1; i < FAILED_MAX; i++) {
+        if (c->failed_until[i] < c->failed_until[oldest]) {
+            oldest = i;
+        }
+    }
+    c->failed[oldest] = *r;
+    c->failed_until[oldest] = prosec__mono_ms() + FAILED_MS;
+}
+
+/*
+ * AUTO: a relay announced within ms: of what came meanwhile, the latest
+ * that has not failed us in the last minute (announcements are not
+ * authenticated: a false relay fails its security mode command, and a
+ * flood of them must not keep us from the real one).
+ */
+static bool heard_relay(struct prosec__relay_cli *c, int ms,
+                        struct sockaddr_in *relay)
+{
+    int64_t until = prosec__mono_ms() + ms;
+    bool found = false;
+
+    while (!found && prosec__mono_ms() < until) {
+        if (wait_fd(c->ann_fd, POLLIN, c->stop[0],
+                    (int)(until - prosec__mono_ms())) != 1) {
+            return false;
+        }
+        for (int i = 0; i < 4096; i++) { /* what is queued, at most */
+            uint8_t m[PROSEC_PC5SIG_ANNOUNCE_LEN + 1];
+            struct prosec_pc5sig_announce a;
+            struct sockaddr_in r = {.sin_family = AF_INET};
+            ssize_t n = recv(c->ann_fd, m, sizeof(m), MSG_DONTWAIT);
+
+            if (n < 0) {
+                break;
+            }
+            if (prosec_pc5sig_announce_decode(m, (size_t)n, &a) != PROSEC_OK) {
+                continue;
+            }
+            memcpy(&r.sin_addr, a.tcp.ipv4, 4);
+            r.sin_port = htons(a.tcp.port);
+            if (!failed_recently(c, &r)) {
+                *relay = r;
+                found = true;
+            }
+        }
+    }
+    return found;
 }
 
 /* The remote's handshake on fd; the link in *pl, the KMF's push address
@@ -1340,7 +1461,14 @@ static void *cli_main(void *arg)
             }
         }
         cli_link(c, &r);
-        backoff = c->links != before ? 1 : (backoff < 30 ? backoff * 2 : 30);
+        if (c->links == before && c->mode == PROSEC__RELAY_AUTO) {
+            /* another relay may be announced: try it soon */
+            mark_failed(c, &r);
+            backoff = 1;
+        } else {
+            backoff =
+                c->links != before ? 1 : (backoff < 30 ? backoff * 2 : 30);
+        }
         if (!cli_pause(c, (int)backoff * 1000)) {
             return NULL;
         }

@@ -55,7 +55,13 @@ PROSEC_WARN_UNUSED prosec_err prosec__relay_srv_start(
     struct prosec__relay_srv **out, const struct prosec__relay_env *env,
     const struct prosec__relay_srv_cfg *cfg);
 void prosec__relay_srv_stop(struct prosec__relay_srv *s);
-/* {"listen", "links", "links_total", "refused"} */
+/*
+ * The relay's own standing at the KMF, from its key requests: refused
+ * (revoked, say) closes every link and takes none until it is good again.
+ */
+void prosec__relay_srv_standing(struct prosec__relay_srv *s, bool good,
+                                const char *why);
+/* {"listen", "upstream", "links", "links_total", "refused", "suspended"} */
 json_t *prosec__relay_srv_status(struct prosec__relay_srv *s);
 
 enum prosec__relay_mode {
@@ -81,7 +87,7 @@ PROSEC_WARN_UNUSED prosec_err prosec__relay_cli_start(
     struct prosec__relay_cli **out, const struct prosec__relay_env *env,
     const struct prosec__relay_cli_cfg *cfg);
 void prosec__relay_cli_stop(struct prosec__relay_cli *c);
-/* {"mode", "state", "relay", "since"} */
+/* {"mode", "state", "relay", "last_error", "since", "links"} */
 json_t *prosec__relay_cli_status(struct prosec__relay_cli *c);
 
 /* "auto", "off" or IP:PORT; false when s is none of them */
