@@ -23,6 +23,11 @@ set -uo pipefail
 P=${1:?usage: test_relay.sh PROSEC PC5_TAP RELAY_INTRUDER}
 TAP=${2:?}
 INTRUDER=${3:?}
+if [ "$(id -u)" != 0 ]; then
+    echo "test_relay: needs root to make network namespaces (ip netns);" \
+        "run the suite as root" >&2
+    exit 1
+fi
 T=$(mktemp -d /tmp/prosec-relay.XXXXXX)
 chmod 700 "$T"
 S=r$$ # namespace prefix, unique to this run
@@ -69,10 +74,6 @@ die() {
     exit 1
 }
 
-if [ "$(id -u)" != 0 ]; then
-    die "needs root to make network namespaces (ip netns); run the suite" \
-        "as root"
-fi
 command -v ip >/dev/null || die "ip (iproute2) is missing: scripts/setup"
 command -v jq >/dev/null || die "jq is missing: scripts/setup"
 
