@@ -180,7 +180,10 @@ want "master.key size" "$(stat -c %s "$D/master.key")" 32
 grep -qx "listen = 127.0.0.1:$port" "$D/kmf.conf" ||
     fail "kmf.conf lacks the listen address"
 refused 1 "is not empty" init --dir "$D"
-refused 1 "cannot listen on 127.0.0.1:$port" serve --dir "$D"
+# a second daemon on the folder, on the same port or another
+refused 1 "another prosec kmf serve is running on $D" serve --dir "$D"
+refused 1 "another prosec kmf serve is running on $D" serve --dir "$D" \
+    --listen 127.0.0.1:0
 
 # the daemon's first line, and PROSEC_KMF_DIR in place of --dir
 grep -q "serving urn:prosec:kmf:kmf: HTTPS on 127.0.0.1:$port" "$log" ||

@@ -271,6 +271,12 @@ static int run_agent(const struct cli *c, const struct cli_val *v, bool relay)
         o.upstream = v[O_UPSTREAM].n ? v[O_UPSTREAM].v[0] : NULL;
         if (v[O_GPC5].n > 0) {
             o.relay_pc5 = o.pc5 != NULL ? o.pc5 : PROSEC_PC5_DEFAULT;
+            if (strcmp(o.relay_pc5, v[O_GPC5].v[0]) == 0 &&
+                (v[O_GIFACE].n == 0) == (o.iface == NULL) &&
+                (o.iface == NULL || strcmp(o.iface, v[O_GIFACE].v[0]) == 0)) {
+                return cli_usage_error(c, "--group-pc5 is the same channel "
+                                          "as --pc5: nothing to bridge");
+            }
             o.relay_iface = o.iface;
             o.pc5 = v[O_GPC5].v[0];
             o.iface = v[O_GIFACE].n ? v[O_GIFACE].v[0] : NULL;

@@ -410,10 +410,20 @@ static void *sync_main(void *arg)
                 prosec__relay_srv_standing(a->relay_srv, true, NULL);
             }
         } else {
+            char why[128];
+
             a->kmf_reachable = false;
-            (void)prosec__fmt(a->sync_error, sizeof(a->sync_error), "%s",
-                              prosec_error_detail()[0] ? prosec_error_detail()
-                                                       : prosec_strerror(err));
+            if (a->relay_cli != NULL &&
+                !prosec__relay_cli_up(a->relay_cli, why, sizeof(why))) {
+                /* the cause is the missing link, not the KMF */
+                (void)prosec__fmt(a->sync_error, sizeof(a->sync_error),
+                                  "no link to a relay (%s)", why);
+            } else {
+                (void)prosec__fmt(a->sync_error, sizeof(a->sync_error), "%s",
+                                  prosec_error_detail()[0]
+                                      ? prosec_error_detail()
+                                      : prosec_strerror(err));
+            }
             prosec__warn("sync: no key request: %s", a->sync_error);
             if (a->relay_srv != NULL &&
                 (err == PROSEC_ERR_DENIED || err == PROSEC_ERR_TLS)) {

@@ -868,10 +868,36 @@ static void announce(struct prosec__relay_srv *s)
     }
 }
 
+/* Whether the KMF lets us relay at all: a KD request for PRUK ID 0 (no
+ * device has it) is refused as unknown when we may, as denied when not. */
+static void check_permission(struct prosec__relay_srv *s)
+{
+    static const uint8_t none[PROSEC_PRUK_ID_LEN] = {0};
+    uint8_t fresh[PROSEC_KD_FRESHNESS_LEN] = {0}, kd[PROSEC_KD_LEN];
+    prosec_err err = prosec_device_kd_request(s->env.dev, none, fresh,
+                                              KD_TIMEOUT_MS, kd, NULL, 0);
+
+    prosec_wipe(kd, sizeof(kd));
+    if (err == PROSEC_ERR_DENIED) {
+        prosec__warn("relay: the KMF will not give us KDs, so no remote "
+                     "device can be served: %s",
+                     prosec_error_detail());
+    } else if (err == PROSEC_ERR_NOT_FOUND) {
+        prosec__info("relay: the KMF lets us relay");
+    } else {
+        prosec__info("relay: could not ask the KMF whether we may relay "
+                     "(%s); links will tell",
+                     prosec_error_detail()[0] ? prosec_error_detail()
+                                              : prosec_strerror(err));
+    }
+}
+
 static void *accept_main(void *arg)
 {
     struct prosec__relay_srv *s = arg;
     int64_t next = 0;
+
+    check_permission(s);
 
     for (;;) {
         int64_t now = prosec__mono_ms();
@@ -996,7 +1022,7 @@ prosec_err prosec__relay_srv_start(struct prosec__relay_srv **out,
                  sizeof(s->listen_addr)) != 0 ||
             listen(s->lfd, 16) != 0 ||
             getsockname(s->lfd, (struct sockaddr *)&s->listen_addr, &sl) != 0) {
-            err = prosec__fail(PROSEC_ERR_IO, "relay: cannot listen on %s: %s",
+            err = prosec__fail(PROSEC_ERR_IO, "cannot listen on %s: %s",
                                cfg->listen, strerror(errno));
         }
     }
@@ -1005,8 +1031,8 @@ prosec_err prosec__relay_srv_start(struct prosec__relay_srv **out,
         !if_addr4(cfg->ifindex, &s->listen_addr.sin_addr)) {
         /* announced: an address remote devices can reach */
         err = prosec__fail(PROSEC_ERR_CONFIG,
-                           "relay: the PC5 interface has no IPv4 address to "
-                           "announce (give --listen IP:PORT)");
+                           "the PC5 interface has no IPv4 address to announce "
+                           "(give --listen IP:PORT)");
     }
     if (err == PROSEC_OK) {
         s->ann_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -1017,7 +1043,7 @@ prosec_err prosec__relay_srv_start(struct prosec__relay_srv **out,
                               setsockopt(s->ann_fd, IPPROTO_IP, IP_MULTICAST_IF,
                                          &mr, sizeof(mr)) != 0)) {
             err = prosec__fail(PROSEC_ERR_IO,
-                               "relay: no socket for announcements: %s",
+                               "no socket for relay announcements: %s",
                                strerror(errno));
         }
         (void)setsockopt(s->ann_fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl,
@@ -1033,7 +1059,7 @@ prosec_err prosec__relay_srv_start(struct prosec__relay_srv **out,
         }
     }
     if (err == PROSEC_OK && pthread_create(&s->th, NULL, accept_main, s) != 0) {
-        err = prosec__fail(PROSEC_ERR_NOMEM, "relay: cannot start a thread");
+        err = prosec__fail(PROSEC_ERR_NOMEM, "cannot start the relay's thread");
     }
     if (err != PROSEC_OK) {
         prosec__relay_srv_stop(s);
@@ -1536,7 +1562,8 @@ prosec_err prosec__relay_cli_start(struct prosec__relay_cli **out,
             listen(c->lfd, 8) != 0 ||
             getsockname(c->lfd, (struct sockaddr *)&c->local, &sl) != 0 ||
             bind(c->udp, (struct sockaddr *)&lo, sizeof(lo)) != 0) {
-            err = prosec__fail(PROSEC_ERR_IO, "relay: local sockets: %s",
+            err = prosec__fail(PROSEC_ERR_IO,
+                               "the relay link's local sockets: %s",
                                strerror(errno));
         }
     }
@@ -1556,7 +1583,7 @@ prosec_err prosec__relay_cli_start(struct prosec__relay_cli **out,
         if (c->ann_fd < 0 || bind(c->ann_fd, (struct sockaddr *)&c->announce,
                                   sizeof(c->announce)) != 0) {
             err = prosec__fail(PROSEC_ERR_IO,
-                               "relay: cannot hear announcements: %s",
+                               "cannot hear relay announcements: %s",
                                strerror(errno));
         } else if (setsockopt(c->ann_fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr,
                               sizeof(mr)) != 0) {
@@ -1564,7 +1591,7 @@ prosec_err prosec__relay_cli_start(struct prosec__relay_cli **out,
             if (setsockopt(c->ann_fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr,
                            sizeof(mr)) != 0) {
                 err = prosec__fail(PROSEC_ERR_IO,
-                                   "relay: cannot join the announcements' "
+                                   "cannot join the relay announcements' "
                                    "group: %s",
                                    strerror(errno));
             }
@@ -1579,7 +1606,7 @@ prosec_err prosec__relay_cli_start(struct prosec__relay_cli **out,
         c->relayed = true;
     }
     if (err == PROSEC_OK && pthread_create(&c->th, NULL, cli_main, c) != 0) {
-        err = prosec__fail(PROSEC_ERR_NOMEM, "relay: cannot start a thread");
+        err = prosec__fail(PROSEC_ERR_NOMEM, "cannot start the relay's thread");
     }
     if (err != PROSEC_OK) {
         prosec__relay_cli_stop(c);
@@ -1611,6 +1638,21 @@ void prosec__relay_cli_stop(struct prosec__relay_cli *c)
     pipe_close(c->stop);
     pthread_mutex_destroy(&c->mu);
     free(c);
+}
+
+bool prosec__relay_cli_up(struct prosec__relay_cli *c, char *why, size_t cap)
+{
+    bool up;
+
+    pthread_mutex_lock(&c->mu);
+    up = strcmp(c->state, "up") == 0 || strcmp(c->state, "direct") == 0;
+    if (!up && why != NULL) {
+        (void)prosec__fmt(why, cap, "%s%s%s",
+                          c->via_relay[0] ? c->via_relay : "none found",
+                          c->last_error[0] ? ": " : "", c->last_error);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return up;
 }
 
 json_t *prosec__relay_cli_status(struct prosec__relay_cli *c)

@@ -87,6 +87,9 @@ PROSEC_WARN_UNUSED prosec_err prosec__relay_cli_start(
     struct prosec__relay_cli **out, const struct prosec__relay_env *env,
     const struct prosec__relay_cli_cfg *cfg);
 void prosec__relay_cli_stop(struct prosec__relay_cli *c);
+/* True when the KMF's traffic has a path (a link up, or direct); else
+ * why (capacity cap) says which relay and what failed. */
+bool prosec__relay_cli_up(struct prosec__relay_cli *c, char *why, size_t cap);
 /* {"mode", "state", "relay", "last_error", "since", "links"} */
 json_t *prosec__relay_cli_status(struct prosec__relay_cli *c);
 

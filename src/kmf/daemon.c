@@ -9,6 +9,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -435,12 +437,42 @@ static void no_core_dumps(void)
     }
 }
 
+/* One daemon per folder: two would run two schedulers on one store. */
+static prosec_err lock_dir(const char *dir, int *fd_out)
+{
+    char path[4096];
+    int fd;
+
+    if (!prosec__fmt(path, sizeof(path), "%s/serve.lock", dir)) {
+        return prosec__fail(PROSEC_ERR_ARG, "folder name too long");
+    }
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        return prosec__fail(PROSEC_ERR_IO, "%s: %s", path, strerror(errno));
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+
+        close(fd);
+        if (e == EWOULDBLOCK) {
+            return prosec__fail(PROSEC_ERR_BUSY,
+                                "another prosec kmf serve is running on %s",
+                                dir);
+        }
+        return prosec__fail(PROSEC_ERR_IO, "%s: cannot lock: %s", dir,
+                            strerror(e));
+    }
+    *fd_out = fd;
+    return PROSEC_OK;
+}
+
 prosec_err prosec_kmf_serve(const char *dir,
                             const struct prosec_kmf_serve_opts *opts)
 {
     struct kmf *k = calloc(1, sizeof(*k));
     struct timeval second = {1, 0};
     char bound[64] = "?", mikey[64] = "?";
+    int lock_fd = -1;
     prosec_err err;
 
     prosec__detail_clear();
@@ -454,8 +486,11 @@ prosec_err prosec_kmf_serve(const char *dir,
         prosec__warn("jansson: an allocator of the application is in "
                      "place; JSON copies of keys are not wiped");
     }
-    err = dir != NULL ? load(k, dir)
+    err = dir != NULL ? lock_dir(dir, &lock_fd)
                       : prosec__fail(PROSEC_ERR_ARG, "no folder given");
+    if (err == PROSEC_OK) {
+        err = load(k, dir);
+    }
     if (err != PROSEC_OK) {
         goto out;
     }
@@ -517,9 +552,13 @@ out:
         (void)prosec__fmt(keep, sizeof(keep), "%s", prosec_error_detail());
         unload(k);
         free(k);
+        if (lock_fd >= 0) {
+            close(lock_fd);
+        }
         return prosec__fail(err, "%s", keep[0] ? keep : prosec_strerror(err));
     }
     unload(k);
     free(k);
+    close(lock_fd);
     return PROSEC_OK;
 }
