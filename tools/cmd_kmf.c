@@ -373,10 +373,10 @@ static int run_device_add(const struct cli *c, const char *dir,
     if (fd < 0) {
         return cli_fail(c, "cannot create %.200s: %s", out, strerror(errno));
     }
-    rc = call(c, dir, "device/add",
-              json_pack("{s:s, s:b}", "name", pos[0], "relay",
-                        v[O_RELAY].n > 0),
-              &resp);
+    rc =
+        call(c, dir, "device/add",
+             json_pack("{s:s, s:b}", "name", pos[0], "relay", v[O_RELAY].n > 0),
+             &resp);
     if (rc == CLI_OK) {
         bundle = json_object_get(resp, "bundle");
         text = bundle != NULL ? json_dumps(bundle, JSON_INDENT(2)) : NULL;
@@ -404,8 +404,8 @@ static int run_device_add(const struct cli *c, const char *dir,
         return rc;
     }
     if (json) {
-        json_t *j = json_pack("{s:s, s:s, s:s}", "result", "enrolled",
-                              "device", pos[0], "bundle", out);
+        json_t *j = json_pack("{s:s, s:s, s:s}", "result", "enrolled", "device",
+                              pos[0], "bundle", out);
 
         print_json(c, j);
         json_decref(j);
@@ -849,6 +849,18 @@ int prosec_cmd_kmf(FILE *out, FILE *err, int argc, char **argv)
         return CLI_OK;
     }
     sp = find_spec(argc, argv, &used);
+    if (sp == NULL &&
+        (strcmp(argv[0], "device") == 0 || strcmp(argv[0], "group") == 0) &&
+        (argc == 1 || argv[1][0] == '-')) {
+        /* a group of commands without its command */
+        c.prog = "prosec kmf";
+        return cli_usage_error(
+            &c, "'%s' needs a command: %s (prosec kmf --help)", argv[0],
+            strcmp(argv[0], "device") == 0
+                ? "add, list or revoke"
+                : "create, list, add-member, remove-member, rekey, "
+                  "compromise or show");
+    }
     if (sp == NULL) {
         /* the second word only when it may be one (not an option) */
         bool two = argc > 1 && argv[1][0] != '-';
