@@ -113,7 +113,7 @@ struct prosec_key_response {
     bool has_pmk; /* a fresh PMK and its PMK ID */
     uint8_t pmk[PROSEC_KEYREQ_KEY_LEN];
     uint32_t pmk_id;
-    /* TODO: the PRUK (relay user key) is carried but not yet used */
+    /* the relay user key (TS 33.303 6.7), for relays: relay.h */
     bool has_pruk;
     uint8_t pruk[PROSEC_KEYREQ_KEY_LEN];
     uint8_t pruk_id[PROSEC_KEYREQ_PRUK_ID_LEN];

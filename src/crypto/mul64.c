@@ -297,7 +297,7 @@ static bool clmul_usable(void)
 #elif defined(__linux__)
     return (getauxval(AT_HWCAP) & HWCAP_PMULL) != 0;
 #else
-    return false; /* TODO: PMULL detection beyond Linux */
+    return false; /* no hwcap query here: the portable multiply */
 #endif
 }
 

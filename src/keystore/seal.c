@@ -17,8 +17,10 @@
  * step; nothing reads that buffer before the tag is good, and it is wiped
  * when the tag is bad.
  *
- * TODO: no rollback protection: an older file sealed with the same secret
- * opens (docs/keystore.md); bind it to a hardware monotonic counter.
+ * Limitation (docs/keystore.md, "What is protected, and what is not"):
+ * no rollback protection; an older file sealed with the same secret
+ * opens.  Binding it to a hardware monotonic counter would need hardware
+ * we do not have.
  */
 #include <errno.h>
 #include <fcntl.h>
