@@ -104,6 +104,11 @@ bool prosec__parse_addr(const char *s, bool port_zero,
                         struct sockaddr_storage *out, unsigned *out_len);
 /* "ADDR:PORT" of sa into out (at least 64 octets). */
 void prosec__format_addr(char *out, size_t cap, const void *sa);
+/* The local IPv4 address our route to `to` leaves from; false when there
+ * is no route. */
+struct sockaddr_in;
+struct in_addr;
+bool prosec__route_source4(const struct sockaddr_in *to, struct in_addr *src);
 
 /*
  * An HTTPS client for the KMF's API (libcurl): TLS 1.3, the server's

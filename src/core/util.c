@@ -311,6 +311,27 @@ bool prosec__parse_addr(const char *s, bool port_zero,
     return true;
 }
 
+bool prosec__route_source4(const struct sockaddr_in *to, struct in_addr *src)
+{
+    struct sockaddr_in me;
+    socklen_t ml = sizeof(me);
+    int probe = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    bool ok;
+
+    /* a UDP connect sends nothing: it only picks the route */
+    ok = probe >= 0 &&
+         connect(probe, (const struct sockaddr *)to, sizeof(*to)) == 0 &&
+         getsockname(probe, (struct sockaddr *)&me, &ml) == 0 &&
+         me.sin_family == AF_INET;
+    if (ok) {
+        *src = me.sin_addr;
+    }
+    if (probe >= 0) {
+        close(probe);
+    }
+    return ok;
+}
+
 void prosec__format_addr(char *out, size_t cap, const void *sa)
 {
     const struct sockaddr *s = sa;

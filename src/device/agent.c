@@ -196,16 +196,32 @@ static prosec_err hook_pmk(void *ctx, uint32_t id, const uint8_t pmk[32])
     return ks_save(a, prosec_keystore_set_pmk(a->ks, pmk, id), "the PMK");
 }
 
-static prosec_err hook_pruk(void *ctx, const uint8_t id[8],
-                            const uint8_t pruk[32])
+/* A PRUK ID as the keystore keeps it (a number) and as the wire has it. */
+static uint64_t pruk_id_num(const uint8_t id[8])
 {
-    struct agent *a = ctx;
     uint64_t v = 0;
 
     for (int i = 0; i < 8; i++) {
         v = v << 8 | id[i];
     }
-    return ks_save(a, prosec_keystore_set_pruk(a->ks, pruk, v), "the PRUK");
+    return v;
+}
+
+static void pruk_id_octets(uint8_t id[8], uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        id[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+static prosec_err hook_pruk(void *ctx, const uint8_t id[8],
+                            const uint8_t pruk[32])
+{
+    struct agent *a = ctx;
+
+    return ks_save(a, prosec_keystore_set_pruk(a->ks, pruk, pruk_id_num(id)),
+                   "the PRUK");
 }
 
 static prosec_err hook_group(void *ctx, const struct prosec_device_group *g)
@@ -1081,8 +1097,9 @@ static bool bridged_before(const struct agent *a, uint64_t h)
 /*
  * The group relay: a frame accepted on one channel goes out unchanged on
  * the other.  Duplicates never get here (the receiver's replay check is
- * by sender, PGK, PTK ID and SN), nor do frames that failed their check;
- * a frame we bridged that comes back to us is known by its fingerprint.
+ * by sender, PGK, PTK ID and SN), nor do frames that failed their check.
+ * A frame we bridged that comes back to us fails as a replay too; its
+ * fingerprint (looked up only then) keeps it out of the replay count.
  */
 static void bridge(struct agent *a, int from_fd, const uint8_t *frame,
                    size_t len)
@@ -1133,9 +1150,6 @@ static void on_pc5(evutil_socket_t fd, short what, void *arg)
         if (g == NULL || f.src == g->member_id) {
             continue; /* another group's, or our own looped back */
         }
-        if (a->pc5b_fd >= 0 && bridged_before(a, frame_hash(buf, (size_t)n))) {
-            continue; /* one we bridged, back on this channel */
-        }
         gs = gstate_of(a, f.dst);
         if (gs == NULL) {
             continue;
@@ -1143,6 +1157,10 @@ static void on_pc5(evutil_socket_t fd, short what, void *arg)
         err =
             prosec_receiver_unprotect(gs->rx, prosec__unix_now(), f.src, f.pdu,
                                       f.pdu_len, out, sizeof(out), &olen, NULL);
+        if (a->pc5b_fd >= 0 && reason_of(err) == R_REPLAY &&
+            bridged_before(a, frame_hash(buf, (size_t)n))) {
+            continue; /* one we bridged, back on this channel: no attack */
+        }
         if (err != PROSEC_OK) {
             gs->st.rejected[reason_of(err)]++;
             if (prosec__ratelimit(&a->rl_frames, prosec__mono_ms())) {
@@ -1363,10 +1381,7 @@ static prosec_err load_device(struct agent *a)
     (void)prosec__fmt(cred.kmf_address, sizeof(cred.kmf_address), "%.*s",
                       (int)n[3], v[3]);
     if (prosec_keystore_pruk(a->ks, cred.pruk, &pruk_id) == PROSEC_OK) {
-        for (int i = 7; i >= 0; i--) {
-            cred.pruk_id[i] = (uint8_t)pruk_id;
-            pruk_id >>= 8;
-        }
+        pruk_id_octets(cred.pruk_id, pruk_id);
         cred.has_pruk = true;
     }
     cred.ca_pem = strndup(v[4], n[4]);
@@ -1463,20 +1478,13 @@ static prosec_err open_mikey(struct agent *a)
     if (ss.ss_family == AF_INET &&
         ((struct sockaddr_in *)&ss)->sin_addr.s_addr == htonl(INADDR_ANY)) {
         /* which of our addresses reaches the KMF */
-        struct sockaddr_storage k, me;
+        struct sockaddr_storage k;
         unsigned kl = 0;
-        socklen_t ml = sizeof(me);
-        int probe = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
-        if (probe >= 0 &&
-            prosec__parse_addr(cred->kmf_address, false, &k, &kl) &&
-            connect(probe, (struct sockaddr *)&k, kl) == 0 &&
-            getsockname(probe, (struct sockaddr *)&me, &ml) == 0) {
-            ((struct sockaddr_in *)&ss)->sin_addr =
-                ((struct sockaddr_in *)&me)->sin_addr;
-        }
-        if (probe >= 0) {
-            close(probe);
+        if (prosec__parse_addr(cred->kmf_address, false, &k, &kl) &&
+            k.ss_family == AF_INET) {
+            (void)prosec__route_source4((struct sockaddr_in *)&k,
+                                        &((struct sockaddr_in *)&ss)->sin_addr);
         }
     }
     prosec__format_addr(a->mikey_addr, sizeof(a->mikey_addr), &ss);
@@ -1971,12 +1979,8 @@ prosec_err prosec_device_enroll(const char *bundle_path, const char *store,
     SET(PROSEC_KS_PRIVATE_KEY, cred.key_pem)
 #undef SET
     if (err == PROSEC_OK && cred.has_pruk) {
-        uint64_t id = 0;
-
-        for (int i = 0; i < 8; i++) {
-            id = id << 8 | cred.pruk_id[i];
-        }
-        err = prosec_keystore_set_pruk(ks, cred.pruk, id);
+        err =
+            prosec_keystore_set_pruk(ks, cred.pruk, pruk_id_num(cred.pruk_id));
     }
     if (err == PROSEC_OK) {
         err = prosec_keystore_save(ks);

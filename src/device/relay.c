@@ -618,24 +618,17 @@ static bool count_refusal(struct prosec__relay_srv *s)
 static int mikey_socket(const struct sockaddr_in *kmf, struct sockaddr_in *at)
 {
     socklen_t l = sizeof(*at);
-    int probe = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     int fd = -1;
 
     memset(at, 0, sizeof(*at));
-    if (probe >= 0 &&
-        connect(probe, (const struct sockaddr *)kmf, sizeof(*kmf)) == 0 &&
-        getsockname(probe, (struct sockaddr *)at, &l) == 0) {
-        at->sin_port = 0;
+    at->sin_family = AF_INET;
+    if (prosec__route_source4(kmf, &at->sin_addr)) {
         fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        l = sizeof(*at);
         if (fd >= 0 && (bind(fd, (struct sockaddr *)at, sizeof(*at)) != 0 ||
                         getsockname(fd, (struct sockaddr *)at, &l) != 0)) {
             close(fd);
             fd = -1;
         }
-    }
-    if (probe >= 0) {
-        close(probe);
     }
     return fd;
 }
